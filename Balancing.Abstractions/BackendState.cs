@@ -1,0 +1,141 @@
+namespace Balancing;
+
+/// <summary>
+/// One backend of a pool and its live state: in-flight requests, counters, last outcome and health.
+/// </summary>
+/// <remarks>
+/// One instance per backend is shared by strategies, probes, the breaker, the dashboard and the metrics:
+/// one source of truth, many readers. Every member is safe to call from many threads at once; counters use
+/// <see cref="Interlocked"/> operations and reads never take a lock. An instance survives a configuration
+/// reload as long as the backend keeps its name and address.
+/// </remarks>
+public sealed class BackendState
+{
+    private readonly Lock _healthLock = new();
+    private int _inFlight;
+    private long _requests;
+    private long _failures;
+    private int _lastOutcome;
+    private int _health;
+    private int _weight;
+
+    /// <summary>Creates the state of a backend.</summary>
+    /// <param name="id">The backend's name, unique within its pool.</param>
+    /// <param name="address">The absolute http or https address that requests are sent to.</param>
+    /// <param name="weight">The backend's relative weight; 0 means no new traffic.</param>
+    /// <exception cref="ArgumentException">The address is not an absolute http or https URI.</exception>
+    public BackendState(string id, Uri address, int weight = 1)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.IsAbsoluteUri || (address.Scheme != Uri.UriSchemeHttp && address.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new ArgumentException($"Backend address '{address}' must be an absolute http or https URI.", nameof(address));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(weight);
+        Id = id;
+        Address = address;
+        _weight = weight;
+
+        // Requests are sent to the address followed by the client's path and query, byte for byte,
+        // so the prefix is kept without its trailing slash.
+        var prefix = address.GetLeftPart(UriPartial.Path);
+        AddressPrefix = prefix.EndsWith('/') ? prefix[..^1] : prefix;
+    }
+
+    /// <summary>Gets the backend's name, unique within its pool.</summary>
+    public string Id { get; }
+
+    /// <summary>Gets the address requests are sent to.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Gets the address as a string without a trailing slash, ready to be followed by a path.</summary>
+    public string AddressPrefix { get; }
+
+    /// <summary>Gets or sets the backend's relative weight; 0 means the backend receives no new traffic.</summary>
+    /// <value>The default is 1.</value>
+    public int Weight
+    {
+        get => Volatile.Read(ref _weight);
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(value);
+            Volatile.Write(ref _weight, value);
+        }
+    }
+
+    /// <summary>Gets the number of requests currently being served by this backend.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>Gets the number of requests sent to this backend since it joined the pool.</summary>
+    public long TotalRequests => Interlocked.Read(ref _requests);
+
+    /// <summary>Gets the number of those requests that ended in a failure outcome.</summary>
+    public long TotalFailures => Interlocked.Read(ref _failures);
+
+    /// <summary>Gets how the most recent request to this backend ended.</summary>
+    public BackendOutcome LastOutcome => (BackendOutcome)Volatile.Read(ref _lastOutcome);
+
+    /// <summary>Gets the backend's current health.</summary>
+    public BackendHealth Health => (BackendHealth)Volatile.Read(ref _health);
+
+    /// <summary>Gets when <see cref="Health"/> last changed, or <see langword="null"/> if it never did.</summary>
+    public DateTimeOffset? HealthChangedAt { get; private set; }
+
+    /// <summary>Gets a value indicating whether the backend may receive new requests (not unhealthy, weight above 0).</summary>
+    public bool IsAvailable => Health != BackendHealth.Unhealthy && Weight > 0;
+
+    /// <summary>Raised after <see cref="Health"/> changed. Handlers run on the thread that made the change.</summary>
+    public event EventHandler<BackendHealthChangedEventArgs>? HealthChanged;
+
+    /// <summary>Records that a request was sent to this backend.</summary>
+    public void RequestStarted()
+    {
+        Interlocked.Increment(ref _inFlight);
+        Interlocked.Increment(ref _requests);
+    }
+
+    /// <summary>Records that a request sent to this backend ended, and how.</summary>
+    /// <param name="outcome">How the request ended.</param>
+    public void RequestCompleted(BackendOutcome outcome)
+    {
+        Interlocked.Decrement(ref _inFlight);
+        if (outcome is BackendOutcome.FailureStatus or BackendOutcome.TransportError or BackendOutcome.Timeout)
+        {
+            Interlocked.Increment(ref _failures);
+        }
+
+        if (outcome != BackendOutcome.Canceled)
+        {
+            Volatile.Write(ref _lastOutcome, (int)outcome);
+        }
+    }
+
+    /// <summary>Sets the backend's health and raises <see cref="HealthChanged"/> if it changed.</summary>
+    /// <param name="health">The new health.</param>
+    /// <param name="reason">Why it changed, for logs.</param>
+    /// <param name="timestamp">When it changed.</param>
+    /// <returns><see langword="true"/> if the health changed.</returns>
+    public bool SetHealth(BackendHealth health, string? reason, DateTimeOffset timestamp)
+    {
+        BackendHealth previous;
+        lock (_healthLock)
+        {
+            previous = Health;
+            if (previous == health)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _health, (int)health);
+            HealthChangedAt = timestamp;
+        }
+
+        HealthChanged?.Invoke(this, new BackendHealthChangedEventArgs(previous, health, reason));
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{Id} ({Address})";
+}

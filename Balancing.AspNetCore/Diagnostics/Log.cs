@@ -1,0 +1,27 @@
+using Microsoft.Extensions.Logging;
+
+namespace Balancing.AspNetCore.Diagnostics;
+
+/// <summary>Log messages of the ASP.NET Core front door; event ids 100-199 (see docs/OPERATIONS.md).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 100, EventName = "RequestForwarded",
+        Message = "{Method} {Path} -> {Pool}/{Backend} {StatusCode} in {ElapsedMilliseconds:0.0} ms (trace {TraceId})")]
+    public static partial void RequestForwarded(ILogger logger, LogLevel level, string method, string path, string pool, string backend, int statusCode, double elapsedMilliseconds, string traceId);
+
+    [LoggerMessage(EventId = 101, EventName = "ForwardFailed", Level = LogLevel.Warning,
+        Message = "{Method} {Path} -> {Pool}/{Backend} failed with {Error}; answered {StatusCode} (trace {TraceId})")]
+    public static partial void ForwardFailed(ILogger logger, string method, string path, string pool, string backend, ForwardError error, int statusCode, string traceId, Exception? exception);
+
+    [LoggerMessage(EventId = 102, EventName = "ClientDisconnected", Level = LogLevel.Debug,
+        Message = "{Method} {Path} -> {Pool}: the client went away before the response was complete (trace {TraceId})")]
+    public static partial void ClientDisconnected(ILogger logger, string method, string path, string pool, string traceId);
+
+    [LoggerMessage(EventId = 103, EventName = "ResponseAborted", Level = LogLevel.Warning,
+        Message = "{Method} {Path} -> {Pool}/{Backend}: the backend's response broke after it had started; the client connection was aborted (trace {TraceId})")]
+    public static partial void ResponseAborted(ILogger logger, string method, string path, string pool, string backend, string traceId, Exception exception);
+
+    [LoggerMessage(EventId = 104, EventName = "PoolNotFound", Level = LogLevel.Warning,
+        Message = "Pool {Pool} is not configured; answered 503")]
+    public static partial void PoolNotFound(ILogger logger, string pool);
+}

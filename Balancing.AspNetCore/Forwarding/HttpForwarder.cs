@@ -1,0 +1,390 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net;
+using Balancing.AspNetCore.Diagnostics;
+using Balancing.Pools;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
+
+namespace Balancing.AspNetCore.Forwarding;
+
+/// <summary>
+/// Turns an <see cref="HttpContext"/> into an <see cref="HttpRequestMessage"/>, sends it through the
+/// <see cref="BalancedSender"/>, and streams the answer back; maps failures to 502/503/504.
+/// </summary>
+internal sealed class HttpForwarder
+{
+    private const int ResponseBufferSize = 64 * 1024;
+
+    private readonly ServerPoolRegistry _registry;
+    private readonly BalancedSender _sender;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private ForwardingSettings? _settings;
+
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger)
+    {
+        _registry = registry;
+        _sender = sender;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    public async Task ForwardAsync(HttpContext context, string poolName)
+    {
+        var start = _timeProvider.GetTimestamp();
+        var pool = _registry.GetPool(poolName);
+        if (pool is null)
+        {
+            Log.PoolNotFound(_logger, poolName);
+            await ProblemResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request.").ConfigureAwait(false);
+            return;
+        }
+
+        var settings = ForwardingSettings.For(_registry.Options, ref _settings);
+        if (settings.MaxRequestBodySize is long limit
+            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = limit;
+        }
+
+        var aborted = context.RequestAborted;
+        using var request = CreateRequest(context, pool.Options, settings, out var content);
+        var result = await _sender.SendAsync(pool, request, new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
+
+        if (result.Response is not { } response)
+        {
+            await WriteFailureAsync(context, pool, result, content, start).ConfigureAwait(false);
+            return;
+        }
+
+        using (response)
+        {
+            var outcome = await CopyResponseAsync(context, pool, result, response).ConfigureAwait(false);
+            result.Complete(outcome);
+            LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
+        }
+    }
+
+    private static HttpRequestMessage CreateRequest(HttpContext context, PoolOptions pool, ForwardingSettings settings, out StreamingRequestContent? content)
+    {
+        var incoming = context.Request;
+        var request = new HttpRequestMessage
+        {
+            Method = HttpMethodCache.Get(incoming.Method),
+            RequestUri = new Uri(GetPathAndQuery(context), UriKind.Relative),
+            Version = HttpVersion.Version11,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        };
+
+        content = null;
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (incoming.ContentLength > 0))
+        {
+            content = new StreamingRequestContent(incoming.Body, context.RequestAborted);
+            request.Content = content;
+        }
+
+        var headers = incoming.Headers;
+        var connectionTokens = headers.TryGetValue(HeaderNames.Connection, out var connection) && connection.Count > 0
+            ? ProxyHeaders.ParseConnectionTokens(connection)
+            : null;
+        var mode = settings.XForwarded;
+        var peer = context.Connection.RemoteIpAddress;
+        var trusted = mode == XForwardedMode.Append && settings.IsTrustedProxy(peer);
+
+        foreach (var header in headers)
+        {
+            var name = header.Key;
+            if (ProxyHeaders.IsHopByHop(name))
+            {
+                // TE: trailers is how a gRPC client says it understands trailers; it must reach the backend.
+                if (name.Equals(HeaderNames.TE, StringComparison.OrdinalIgnoreCase) && header.Value.Count == 1
+                    && string.Equals(header.Value[0], "trailers", StringComparison.OrdinalIgnoreCase))
+                {
+                    request.Headers.TryAddWithoutValidation(name, "trailers");
+                }
+
+                continue;
+            }
+
+            if (name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase)
+                || (connectionTokens is not null && connectionTokens.Contains(name))
+                || (mode != XForwardedMode.Off && !trusted && ProxyHeaders.IsForwardingHeader(name))
+                || (trusted && (name.Equals(ProxyHeaders.XForwardedFor, StringComparison.OrdinalIgnoreCase))))
+            {
+                continue;
+            }
+
+            if (ProxyHeaders.IsContentHeader(name))
+            {
+                content?.Headers.TryAddWithoutValidation(name, ToEnumerable(header.Value));
+            }
+            else
+            {
+                AddHeader(request.Headers, name, header.Value);
+            }
+        }
+
+        if (pool.PreserveHostHeader)
+        {
+            request.Headers.Host = incoming.Host.Value;
+        }
+
+        if (mode is XForwardedMode.Set or XForwardedMode.Append)
+        {
+            AddForwardedHeaders(request, incoming, peer, trusted);
+        }
+
+        return request;
+    }
+
+    private static void AddForwardedHeaders(HttpRequestMessage request, HttpRequest incoming, IPAddress? peer, bool trusted)
+    {
+        var peerText = peer is null ? null : (peer.IsIPv4MappedToIPv6 ? peer.MapToIPv4() : peer).ToString();
+        if (trusted && incoming.Headers.TryGetValue(ProxyHeaders.XForwardedFor, out var previous) && !StringValues.IsNullOrEmpty(previous))
+        {
+            var chain = string.Join(", ", previous.ToArray());
+            request.Headers.TryAddWithoutValidation(ProxyHeaders.XForwardedFor, peerText is null ? chain : $"{chain}, {peerText}");
+        }
+        else if (peerText is not null)
+        {
+            request.Headers.TryAddWithoutValidation(ProxyHeaders.XForwardedFor, peerText);
+        }
+
+        // From a trusted proxy the original scheme and host were copied through unchanged; otherwise they are ours.
+        if (!trusted || !incoming.Headers.ContainsKey(ProxyHeaders.XForwardedProto))
+        {
+            request.Headers.TryAddWithoutValidation(ProxyHeaders.XForwardedProto, incoming.Scheme);
+        }
+
+        if ((!trusted || !incoming.Headers.ContainsKey(ProxyHeaders.XForwardedHost)) && incoming.Host.HasValue)
+        {
+            request.Headers.TryAddWithoutValidation(ProxyHeaders.XForwardedHost, incoming.Host.Value);
+        }
+    }
+
+    /// <summary>
+    /// The request target exactly as the client sent it (so <c>%2F</c> and <c>%20</c> reach the backend untouched);
+    /// rebuilt from the decoded path only for the rare absolute-form and asterisk-form targets.
+    /// </summary>
+    private static string GetPathAndQuery(HttpContext context)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        if (!string.IsNullOrEmpty(raw) && raw[0] == '/')
+        {
+            return raw;
+        }
+
+        var request = context.Request;
+        var path = (request.PathBase + request.Path).ToUriComponent();
+        return string.Concat(path.Length == 0 ? "/" : path, request.QueryString.ToUriComponent());
+    }
+
+    private async Task<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response)
+    {
+        var outgoing = context.Response;
+        outgoing.StatusCode = (int)response.StatusCode;
+        CopyResponseHeaders(response.Headers, outgoing.Headers);
+        CopyResponseHeaders(response.Content.Headers, outgoing.Headers);
+
+        var backendOutcome = (int)response.StatusCode >= 500 ? BackendOutcome.FailureStatus : BackendOutcome.Success;
+        var aborted = context.RequestAborted;
+        Stream body;
+        try
+        {
+            body = await response.Content.ReadAsStreamAsync(aborted).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+        {
+            return AbortResponse(context, pool, result, ex);
+        }
+
+        await using (body.ConfigureAwait(false))
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ResponseBufferSize);
+            try
+            {
+                while (true)
+                {
+                    int read;
+                    try
+                    {
+                        read = await body.ReadAsync(buffer.AsMemory(0, ResponseBufferSize), aborted).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
+                    {
+                        return AbortResponse(context, pool, result, ex);
+                    }
+
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    try
+                    {
+                        await outgoing.Body.WriteAsync(buffer.AsMemory(0, read), aborted).ConfigureAwait(false);
+                    }
+                    catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
+                    {
+                        // The client went away; disposing the response stops the backend transfer.
+                        Log.ClientDisconnected(_logger, context.Request.Method, context.Request.Path, pool.Name, TraceId(context));
+                        return BackendOutcome.Canceled;
+                    }
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        CopyTrailers(context, response);
+        return backendOutcome;
+    }
+
+    private BackendOutcome AbortResponse(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception)
+    {
+        if (context.RequestAborted.IsCancellationRequested)
+        {
+            Log.ClientDisconnected(_logger, context.Request.Method, context.Request.Path, pool.Name, TraceId(context));
+            return BackendOutcome.Canceled;
+        }
+
+        // Headers (and perhaps part of the body) are gone already: the only honest signal left is to break
+        // the connection, so the client never takes a truncated body for a complete one.
+        Log.ResponseAborted(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", TraceId(context), exception);
+        context.Abort();
+        return BackendOutcome.TransportError;
+    }
+
+    private static void CopyTrailers(HttpContext context, HttpResponseMessage response)
+    {
+        var trailers = response.TrailingHeaders;
+        if (!trailers.NonValidated.GetEnumerator().MoveNext() || !context.Response.SupportsTrailers())
+        {
+            return;
+        }
+
+        foreach (var header in trailers.NonValidated)
+        {
+            context.Response.AppendTrailer(header.Key, ToStringValues(header.Value));
+        }
+    }
+
+    private static void CopyResponseHeaders(System.Net.Http.Headers.HttpHeaders source, IHeaderDictionary destination)
+    {
+        HashSet<string>? connectionTokens = null;
+        if (source.NonValidated.TryGetValues(HeaderNames.Connection, out var connection))
+        {
+            connectionTokens = ProxyHeaders.ParseConnectionTokens(connection);
+        }
+
+        foreach (var header in source.NonValidated)
+        {
+            var name = header.Key;
+            if (ProxyHeaders.IsHopByHop(name) || (connectionTokens is not null && connectionTokens.Contains(name)))
+            {
+                continue;
+            }
+
+            destination[name] = ToStringValues(header.Value);
+        }
+    }
+
+    private async Task WriteFailureAsync(HttpContext context, ServerPool pool, BalancedResponse result, StreamingRequestContent? content, long start)
+    {
+        var error = result.Error;
+        if (error == ForwardError.Canceled || context.RequestAborted.IsCancellationRequested)
+        {
+            Log.ClientDisconnected(_logger, context.Request.Method, context.Request.Path, pool.Name, TraceId(context));
+            return;
+        }
+
+        // A body read that failed on the client's side is the client's fault, whatever the handler made of it.
+        if (content?.ReadFailure is not null)
+        {
+            error = ForwardError.RequestBodyFailed;
+        }
+
+        var (status, detail) = error switch
+        {
+            ForwardError.NoAvailableBackend => (StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request."),
+            ForwardError.ConnectTimeout => (StatusCodes.Status504GatewayTimeout, "The backend could not be reached in time."),
+            ForwardError.ResponseTimeout => (StatusCodes.Status504GatewayTimeout, "The backend did not answer in time."),
+            ForwardError.RequestBodyFailed => (BodyFailureStatus(content?.ReadFailure), "The request body could not be read."),
+            ForwardError.ConnectFailed => (StatusCodes.Status502BadGateway, "The backend could not be reached."),
+            _ => (StatusCodes.Status502BadGateway, "The backend failed to answer."),
+        };
+
+        Log.ForwardFailed(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", error, status, TraceId(context), result.Exception);
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return;
+        }
+
+        if (status == StatusCodes.Status503ServiceUnavailable)
+        {
+            context.Response.Headers.RetryAfter = "1";
+        }
+
+        await ProblemResponse.WriteAsync(context, status, detail).ConfigureAwait(false);
+        _ = start;
+    }
+
+    private static int BodyFailureStatus(Exception? readFailure)
+        => readFailure is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+
+    private void LogForwarded(HttpContext context, ServerPool pool, BackendState backend, int status, ForwardingSettings settings, long start)
+    {
+        var level = settings.LogLevel;
+        if (level == LogLevel.None || !_logger.IsEnabled(level))
+        {
+            return;
+        }
+
+        var elapsed = _timeProvider.GetElapsedTime(start).TotalMilliseconds;
+        Log.RequestForwarded(_logger, level, context.Request.Method, context.Request.Path.Value ?? "/", pool.Name, backend.Id, status, elapsed, TraceId(context));
+    }
+
+    private static string TraceId(HttpContext context)
+        => Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier;
+
+    private static void AddHeader(System.Net.Http.Headers.HttpHeaders headers, string name, StringValues values)
+    {
+        if (values.Count == 1)
+        {
+            headers.TryAddWithoutValidation(name, values.ToString());
+        }
+        else
+        {
+            headers.TryAddWithoutValidation(name, ToEnumerable(values));
+        }
+    }
+
+    private static string[] ToEnumerable(StringValues values) => values.ToArray()!;
+
+    private static StringValues ToStringValues(System.Net.Http.Headers.HeaderStringValues values)
+    {
+        if (values.Count == 1)
+        {
+            foreach (var value in values)
+            {
+                return value;
+            }
+        }
+
+        var array = new string[values.Count];
+        var i = 0;
+        foreach (var value in values)
+        {
+            array[i++] = value;
+        }
+
+        return array;
+    }
+}

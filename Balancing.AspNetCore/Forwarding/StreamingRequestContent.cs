@@ -1,0 +1,83 @@
+using System.Buffers;
+using System.Net;
+
+namespace Balancing.AspNetCore.Forwarding;
+
+/// <summary>
+/// Streams the client's request body to the backend as it arrives, through one pooled buffer; nothing is
+/// held whole. A failure to read from the client is reported as <see cref="RequestBodyReadException"/>
+/// so it is blamed on the client, not the backend.
+/// </summary>
+internal sealed class StreamingRequestContent : HttpContent
+{
+    private const int BufferSize = 64 * 1024;
+    private readonly Stream _source;
+    private readonly CancellationToken _clientAborted;
+    private int _started;
+
+    public StreamingRequestContent(Stream source, CancellationToken clientAborted)
+    {
+        _source = source;
+        _clientAborted = clientAborted;
+    }
+
+    /// <summary>Gets a value indicating whether any of the body was sent.</summary>
+    public bool Started => Volatile.Read(ref _started) != 0;
+
+    /// <summary>Gets the exception that reading from the client raised, if any.</summary>
+    public Exception? ReadFailure { get; private set; }
+
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        => SerializeToStreamAsync(stream, context, CancellationToken.None);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _started, 1) != 0)
+        {
+            // The client's body is a one-way stream: it cannot be sent twice.
+            throw new InvalidOperationException("The request body was already sent and cannot be replayed.");
+        }
+
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
+        {
+            while (true)
+            {
+                int read;
+                try
+                {
+                    read = await _source.ReadAsync(buffer.AsMemory(0, BufferSize), _clientAborted).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || _clientAborted.IsCancellationRequested)
+                {
+                    ReadFailure = ex;
+                    throw new RequestBodyReadException("Reading the request body from the client failed.", ex);
+                }
+
+                if (read == 0)
+                {
+                    break;
+                }
+
+                await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+
+                // Flush each piece so that streaming protocols (server-sent uploads, gRPC) make progress.
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        // The length, when the client declared one, travels as a copied Content-Length header.
+        length = -1;
+        return false;
+    }
+
+    protected override Task<Stream> CreateContentReadStreamAsync()
+        => throw new NotSupportedException("A streamed request body can only be forwarded, not read.");
+}

@@ -1,0 +1,99 @@
+using System.Collections;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace Balancing.Configuration;
+
+/// <summary>
+/// Finds keys in a configuration section that no option property binds to. The configuration binder
+/// ignores them silently; a load balancer should not, because a typo such as <c>Adress</c> would
+/// otherwise leave a backend without an address or a setting at its default without anyone noticing.
+/// </summary>
+internal static class ConfigurationKeyValidator
+{
+    public static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            var childPath = $"{path}:{child.Key}";
+            var property = FindProperty(type, child.Key);
+            if (property is null)
+            {
+                var known = string.Join(", ", BindableProperties(type).Select(p => p.Name));
+                errors.Add($"{childPath}: unknown key; the keys allowed here are {known}.");
+                continue;
+            }
+
+            CheckValue(child, property.PropertyType, childPath, errors);
+        }
+    }
+
+    private static void CheckValue(IConfigurationSection section, Type type, string path, List<string> errors)
+    {
+        if (IsLeaf(type))
+        {
+            if (section.GetChildren().Any())
+            {
+                errors.Add($"{path}: expected a single value, found a section.");
+            }
+
+            return;
+        }
+
+        var dictionaryValue = GetDictionaryValueType(type);
+        if (dictionaryValue is not null)
+        {
+            foreach (var entry in section.GetChildren())
+            {
+                CheckValue(entry, dictionaryValue, $"{path}:{entry.Key}", errors);
+            }
+
+            return;
+        }
+
+        var listItem = GetListItemType(type);
+        if (listItem is not null)
+        {
+            foreach (var entry in section.GetChildren())
+            {
+                CheckValue(entry, listItem, $"{path}:{entry.Key}", errors);
+            }
+
+            return;
+        }
+
+        FindUnknownKeys(section, type, path, errors);
+    }
+
+    private static bool IsLeaf(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(TimeSpan)
+            || type == typeof(decimal) || type == typeof(Uri) || type == typeof(DateTimeOffset) || type == typeof(DateTime);
+    }
+
+    private static Type? GetDictionaryValueType(Type type)
+    {
+        var dictionary = type.GetInterfaces().Append(type)
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>));
+        return dictionary?.GetGenericArguments()[1];
+    }
+
+    private static Type? GetListItemType(Type type)
+    {
+        if (type == typeof(string) || !typeof(IEnumerable).IsAssignableFrom(type))
+        {
+            return null;
+        }
+
+        var enumerable = type.GetInterfaces().Append(type)
+            .FirstOrDefault(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEnumerable<>));
+        return enumerable?.GetGenericArguments()[0];
+    }
+
+    private static PropertyInfo? FindProperty(Type type, string key)
+        => BindableProperties(type).FirstOrDefault(p => string.Equals(p.Name, key, StringComparison.OrdinalIgnoreCase));
+
+    private static IEnumerable<PropertyInfo> BindableProperties(Type type)
+        => type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetIndexParameters().Length == 0);
+}

@@ -1,0 +1,25 @@
+namespace Balancing;
+
+/// <summary>The balancer's configuration, bound from the <c>LoadBalancer</c> section.</summary>
+/// <remarks>
+/// Pools and backends are dictionaries keyed by name so that environment variables and command-line
+/// arguments can add or change one (<c>--LoadBalancer:Pools:default:Backends:b3:Address=http://127.0.0.1:9003</c>).
+/// </remarks>
+public sealed class LoadBalancerOptions
+{
+    /// <summary>The name of the pool that <c>UseLoadBalancer()</c> forwards to.</summary>
+    public const string DefaultPoolName = "default";
+
+    /// <summary>Gets the pools, keyed by name (case-insensitive).</summary>
+    /// <value>The default is no pools.</value>
+    public Dictionary<string, PoolOptions> Pools { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets how requests are forwarded: forwarding headers, trusted proxies, body limits.</summary>
+    public ForwardingOptions Forwarding { get; } = new();
+
+    /// <summary>Gets the settings of the connections to backends.</summary>
+    public BackendConnectionOptions Connections { get; } = new();
+
+    /// <summary>Gets the settings of the per-request log line.</summary>
+    public RequestLoggingOptions RequestLogging { get; } = new();
+}

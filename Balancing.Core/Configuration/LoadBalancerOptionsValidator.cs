@@ -1,0 +1,147 @@
+using System.Net;
+using Balancing.Strategies;
+
+namespace Balancing.Configuration;
+
+/// <summary>
+/// Checks a whole <see cref="LoadBalancerOptions"/> and collects every error, each prefixed with the
+/// configuration key it concerns (<c>LoadBalancer:Pools:default:Backends:b1:Address</c>), so a typo fails
+/// start-up with the key to fix rather than a stack trace.
+/// </summary>
+internal sealed class LoadBalancerOptionsValidator
+{
+    private readonly LoadStrategyRegistry _strategies;
+
+    public LoadBalancerOptionsValidator(LoadStrategyRegistry strategies)
+    {
+        _strategies = strategies;
+    }
+
+    public List<string> Validate(LoadBalancerOptions options, string sectionPath, IEnumerable<string> mountedPools)
+    {
+        var errors = new List<string>();
+        foreach (var (poolName, pool) in options.Pools)
+        {
+            ValidatePool(pool, $"{sectionPath}:Pools:{poolName}", errors);
+        }
+
+        foreach (var mounted in mountedPools)
+        {
+            if (!options.Pools.TryGetValue(mounted, out var pool))
+            {
+                errors.Add($"{sectionPath}:Pools:{mounted}: pool '{mounted}' is mounted by the app but is not configured.");
+            }
+            else if (pool.Backends.Count == 0)
+            {
+                errors.Add($"{sectionPath}:Pools:{mounted}:Backends: pool '{mounted}' is mounted by the app but has no backends.");
+            }
+        }
+
+        var forwarding = $"{sectionPath}:Forwarding";
+        if (!Enum.IsDefined(options.Forwarding.XForwarded))
+        {
+            errors.Add($"{forwarding}:XForwarded: '{options.Forwarding.XForwarded}' is not one of {string.Join(", ", Enum.GetNames<XForwardedMode>())}.");
+        }
+
+        for (var i = 0; i < options.Forwarding.TrustedProxies.Count; i++)
+        {
+            var entry = options.Forwarding.TrustedProxies[i];
+            if (!TryParseNetwork(entry, out _))
+            {
+                errors.Add($"{forwarding}:TrustedProxies:{i}: '{entry}' is neither an IP address nor a CIDR network such as 10.0.0.0/8.");
+            }
+        }
+
+        if (options.Forwarding.MaxRequestBodySize is < 0)
+        {
+            errors.Add($"{forwarding}:MaxRequestBodySize: must be 0 or more bytes, or empty for the server's limit.");
+        }
+
+        var connections = $"{sectionPath}:Connections";
+        RequirePositive(options.Connections.ConnectTimeout, $"{connections}:ConnectTimeout", errors);
+        RequirePositive(options.Connections.PooledConnectionIdleTimeout, $"{connections}:PooledConnectionIdleTimeout", errors);
+        RequirePositive(options.Connections.PooledConnectionLifetime, $"{connections}:PooledConnectionLifetime", errors);
+        if (options.Connections.MaxConnectionsPerServer < 1)
+        {
+            errors.Add($"{connections}:MaxConnectionsPerServer: must be at least 1.");
+        }
+
+        return errors;
+    }
+
+    /// <summary>Parses an IP address or a CIDR network; a bare address becomes a network of one.</summary>
+    public static bool TryParseNetwork(string? value, out IPNetwork network)
+    {
+        network = default;
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return false;
+        }
+
+        value = value.Trim();
+        if (value.Contains('/', StringComparison.Ordinal))
+        {
+            return IPNetwork.TryParse(value, out network);
+        }
+
+        if (!IPAddress.TryParse(value, out var address))
+        {
+            return false;
+        }
+
+        network = new IPNetwork(address, address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128);
+        return true;
+    }
+
+    private void ValidatePool(PoolOptions pool, string path, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(pool.Strategy) || !_strategies.Contains(pool.Strategy))
+        {
+            errors.Add($"{path}:Strategy: unknown strategy '{pool.Strategy}'; known strategies are {string.Join(", ", _strategies.Names)}.");
+        }
+
+        RequirePositive(pool.Timeout, $"{path}:Timeout", errors);
+
+        foreach (var (backendName, backend) in pool.Backends)
+        {
+            var backendPath = $"{path}:Backends:{backendName}";
+            if (string.IsNullOrWhiteSpace(backend.Address))
+            {
+                errors.Add($"{backendPath}:Address: is required.");
+            }
+            else if (!TryParseAddress(backend.Address, out _))
+            {
+                errors.Add($"{backendPath}:Address: '{backend.Address}' is not an absolute http or https URL without query or fragment.");
+            }
+
+            if (backend.Weight < 0)
+            {
+                errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
+            }
+        }
+    }
+
+    public static bool TryParseAddress(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? address)
+    {
+        if (Uri.TryCreate(value, UriKind.Absolute, out address)
+            && (address.Scheme == Uri.UriSchemeHttp || address.Scheme == Uri.UriSchemeHttps)
+            && !string.IsNullOrEmpty(address.Host)
+            && string.IsNullOrEmpty(address.Query)
+            && string.IsNullOrEmpty(address.Fragment)
+            && string.IsNullOrEmpty(address.UserInfo))
+        {
+            return true;
+        }
+
+        address = null;
+        return false;
+    }
+
+    private static void RequirePositive(TimeSpan value, string key, List<string> errors)
+    {
+        if (value <= TimeSpan.Zero && value != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            errors.Add($"{key}: must be a positive duration such as 00:00:05, not {value}.");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+namespace Balancing;
+
+/// <summary>One pool: its backends and the strategy that chooses among them.</summary>
+public sealed class PoolOptions
+{
+    /// <summary>Gets or sets the name of the strategy (see <see cref="LoadStrategyNames"/>).</summary>
+    /// <value>The default is <see cref="LoadStrategyNames.RoundRobin"/>.</value>
+    public string Strategy { get; set; } = LoadStrategyNames.RoundRobin;
+
+    /// <summary>Gets the backends, keyed by name (case-insensitive).</summary>
+    /// <value>The default is no backends.</value>
+    public Dictionary<string, BackendOptions> Backends { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>Gets or sets how long to wait for a backend's response headers before answering 504.</summary>
+    /// <value>The default is 100 seconds (the same as <c>HttpClient.Timeout</c> and YARP's activity timeout).</value>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(100);
+
+    /// <summary>Gets or sets a value indicating whether the client's <c>Host</c> header is sent to the backend instead of the backend's own.</summary>
+    /// <value>The default is <see langword="false"/>: the backend sees its own host, as with NGINX's default <c>proxy_set_header Host $proxy_host</c>.</value>
+    public bool PreserveHostHeader { get; set; }
+}

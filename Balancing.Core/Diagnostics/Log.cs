@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Balancing.Diagnostics;
+
+/// <summary>
+/// Every log message of the engine. Event ids are stable and listed in docs/OPERATIONS.md:
+/// 1-99 configuration, 100-199 forwarding, 200-299 health.
+/// </summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, EventName = "ConfigurationApplied", Level = LogLevel.Information,
+        Message = "Load balancer configuration applied: {PoolCount} pools, {BackendCount} backends")]
+    public static partial void ConfigurationApplied(ILogger logger, int poolCount, int backendCount);
+
+    [LoggerMessage(EventId = 2, EventName = "ConfigurationRejected", Level = LogLevel.Error,
+        Message = "Load balancer configuration change rejected; the previous configuration keeps serving. Errors: {Errors}")]
+    public static partial void ConfigurationRejected(ILogger logger, string errors);
+
+    [LoggerMessage(EventId = 200, EventName = "BackendHealthChanged", Level = LogLevel.Warning,
+        Message = "Backend {BackendId} in pool {Pool} is now {Health}: {Reason}")]
+    public static partial void BackendHealthChanged(ILogger logger, string backendId, string pool, BackendHealth health, string? reason);
+}

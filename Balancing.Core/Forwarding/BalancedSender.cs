@@ -1,0 +1,176 @@
+using System.Diagnostics;
+using System.Net.Http;
+using Balancing.Pools;
+using Microsoft.Extensions.Http;
+
+namespace Balancing;
+
+/// <summary>
+/// Sends one <see cref="HttpRequestMessage"/> to a backend of a pool chosen by the pool's strategy, through an
+/// <see cref="HttpMessageInvoker"/> built by <see cref="IHttpMessageHandlerFactory"/> (so handlers the app adds to
+/// the <see cref="LoadBalancerDefaults.HttpClientName"/> client run too). Nothing is buffered: the response is
+/// returned as soon as its headers arrive.
+/// </summary>
+public sealed class BalancedSender
+{
+    private static readonly UriCreationOptions ExactUri = new() { DangerousDisablePathAndQueryCanonicalization = true };
+
+    private readonly IHttpMessageHandlerFactory _handlerFactory;
+    private readonly TimeProvider _timeProvider;
+    private HttpMessageInvoker? _invoker;
+
+    /// <summary>Creates the sender.</summary>
+    /// <param name="handlerFactory">Builds the handler pipeline for backend connections.</param>
+    /// <param name="timeProvider">The clock for timeouts.</param>
+    public BalancedSender(IHttpMessageHandlerFactory handlerFactory, TimeProvider timeProvider)
+    {
+        ArgumentNullException.ThrowIfNull(handlerFactory);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        _handlerFactory = handlerFactory;
+        _timeProvider = timeProvider;
+    }
+
+    private HttpMessageInvoker Invoker
+    {
+        get
+        {
+            // The handler lives as long as the app (its connection pool recycles connections itself),
+            // so one invoker is built once and shared.
+            var invoker = Volatile.Read(ref _invoker);
+            if (invoker is null)
+            {
+                var created = new HttpMessageInvoker(_handlerFactory.CreateHandler(LoadBalancerDefaults.HttpClientName), disposeHandler: false);
+                invoker = Interlocked.CompareExchange(ref _invoker, created, null) ?? created;
+            }
+
+            return invoker;
+        }
+    }
+
+    /// <summary>Chooses a backend of <paramref name="pool"/> and sends <paramref name="request"/> to it.</summary>
+    /// <param name="pool">The pool to balance over; must come from this balancer's <see cref="IServerPoolRegistry"/>.</param>
+    /// <param name="request">
+    /// The request. Its <see cref="HttpRequestMessage.RequestUri"/> is the relative path and query to send
+    /// (sent byte for byte after the backend's address); it is replaced by the absolute backend URI.
+    /// </param>
+    /// <param name="context">What the strategy may know about the request.</param>
+    /// <param name="cancellationToken">Cancels the exchange (for example when the client disconnects).</param>
+    /// <returns>The response, or why there is none. Never throws for backend or network failures.</returns>
+    public async ValueTask<BalancedResponse> SendAsync(IServerPool pool, HttpRequestMessage request, BalancingContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        ArgumentNullException.ThrowIfNull(request);
+        if (pool is not ServerPool serverPool)
+        {
+            throw new ArgumentException("The pool must come from the load balancer's IServerPoolRegistry.", nameof(pool));
+        }
+
+        var candidates = serverPool.AvailableBackends;
+        var backend = candidates.IsEmpty ? null : serverPool.Strategy.Pick(candidates.AsSpan(), context);
+        if (backend is null)
+        {
+            return new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero);
+        }
+
+        var pathAndQuery = request.RequestUri is { IsAbsoluteUri: false } relative ? relative.OriginalString : request.RequestUri?.PathAndQuery ?? "/";
+        request.RequestUri = new Uri(string.Concat(backend.AddressPrefix, pathAndQuery), in ExactUri);
+
+        var start = _timeProvider.GetTimestamp();
+        backend.RequestStarted();
+        using var timeout = new CancellationTokenSource(serverPool.Options.Timeout, _timeProvider);
+        using var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        try
+        {
+            var response = await Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            return new BalancedResponse(response, backend, ForwardError.None, null, _timeProvider.GetElapsedTime(start));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
+        {
+            var error = Classify(ex, cancellationToken.IsCancellationRequested, timeout.IsCancellationRequested);
+            backend.RequestCompleted(ToOutcome(error));
+            return new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
+        }
+    }
+
+    internal static ForwardError Classify(Exception exception, bool callerCanceled, bool timedOut)
+    {
+        if (callerCanceled)
+        {
+            return ForwardError.Canceled;
+        }
+
+        if (exception is OperationCanceledException)
+        {
+            // SocketsHttpHandler reports its ConnectTimeout as a cancellation wrapping a TimeoutException.
+            return exception.InnerException is TimeoutException && !timedOut ? ForwardError.ConnectTimeout : ForwardError.ResponseTimeout;
+        }
+
+        if (exception is HttpRequestException http)
+        {
+            if (http.InnerException is TimeoutException)
+            {
+                return ForwardError.ConnectTimeout;
+            }
+
+            if (http.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+            {
+                return ForwardError.ConnectFailed;
+            }
+
+            if (FindBodyReadFailure(http) is not null)
+            {
+                return ForwardError.RequestBodyFailed;
+            }
+        }
+
+        return ForwardError.BackendProtocolError;
+    }
+
+    internal static BackendOutcome ToOutcome(ForwardError error) => error switch
+    {
+        ForwardError.None => BackendOutcome.Success,
+        ForwardError.ConnectTimeout or ForwardError.ResponseTimeout => BackendOutcome.Timeout,
+        ForwardError.Canceled or ForwardError.RequestBodyFailed or ForwardError.NoAvailableBackend => BackendOutcome.Canceled,
+        _ => BackendOutcome.TransportError,
+    };
+
+    private static RequestBodyReadException? FindBodyReadFailure(Exception? exception)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is RequestBodyReadException found)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// Thrown by request content to say that reading the body from the client failed, so the failure is
+/// blamed on the client (400) and not on the backend (502).
+/// </summary>
+public sealed class RequestBodyReadException : IOException
+{
+    /// <summary>Creates the exception.</summary>
+    public RequestBodyReadException()
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    public RequestBodyReadException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The message.</param>
+    /// <param name="innerException">The read failure.</param>
+    public RequestBodyReadException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+}

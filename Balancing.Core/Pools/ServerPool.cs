@@ -1,0 +1,142 @@
+using System.Collections.Immutable;
+using System.Runtime.InteropServices;
+
+namespace Balancing.Pools;
+
+/// <summary>
+/// A pool of backends. The backend lists are immutable arrays published through volatile fields and
+/// replaced whole on change, so the request path reads them without locks or allocation.
+/// </summary>
+internal sealed class ServerPool : IServerPool
+{
+    private readonly Lock _writeLock = new();
+    private readonly TimeProvider _timeProvider;
+    private volatile BackendState[] _backends = [];
+    private volatile BackendState[] _available = [];
+    private volatile ILoadStrategy _strategy;
+    private volatile PoolOptions _options;
+
+    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider)
+    {
+        Name = name;
+        _strategy = strategy;
+        _options = options;
+        _timeProvider = timeProvider;
+        Update(options, strategy);
+    }
+
+    public string Name { get; }
+
+    public ILoadStrategy Strategy => _strategy;
+
+    /// <summary>Gets the pool's settings as of the last applied configuration.</summary>
+    public PoolOptions Options => _options;
+
+    public ImmutableArray<BackendState> Backends => ImmutableCollectionsMarshal.AsImmutableArray(_backends);
+
+    public ImmutableArray<BackendState> AvailableBackends => ImmutableCollectionsMarshal.AsImmutableArray(_available);
+
+    public BackendState? FindBackend(string id)
+    {
+        foreach (var backend in _backends)
+        {
+            if (string.Equals(backend.Id, id, StringComparison.OrdinalIgnoreCase))
+            {
+                return backend;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Applies new settings. A backend that keeps its name and address keeps its state object (and so its
+    /// in-flight count, counters and health); one whose address changed is a new backend.
+    /// </summary>
+    /// <param name="options">The new settings; already validated.</param>
+    /// <param name="strategy">The strategy to use, or <see langword="null"/> to keep the current one.</param>
+    public void Update(PoolOptions options, ILoadStrategy? strategy)
+    {
+        lock (_writeLock)
+        {
+            var previous = _backends;
+            var next = new BackendState[options.Backends.Count];
+            var i = 0;
+            foreach (var (id, backendOptions) in options.Backends)
+            {
+                var address = new Uri(backendOptions.Address, UriKind.Absolute);
+                var existing = Array.Find(previous, b => string.Equals(b.Id, id, StringComparison.OrdinalIgnoreCase) && b.Address == address);
+                if (existing is not null)
+                {
+                    existing.Weight = backendOptions.Weight;
+                    next[i++] = existing;
+                }
+                else
+                {
+                    var created = new BackendState(id, address, backendOptions.Weight);
+                    created.HealthChanged += OnBackendHealthChanged;
+                    next[i++] = created;
+                }
+            }
+
+            foreach (var old in previous)
+            {
+                if (Array.IndexOf(next, old) < 0)
+                {
+                    old.HealthChanged -= OnBackendHealthChanged;
+                }
+            }
+
+            _options = options;
+            if (strategy is not null)
+            {
+                _strategy = strategy;
+            }
+
+            _backends = next;
+            RefreshAvailable();
+        }
+    }
+
+    /// <summary>Gets the current time, for health-change timestamps.</summary>
+    public DateTimeOffset Now => _timeProvider.GetUtcNow();
+
+    private void OnBackendHealthChanged(object? sender, BackendHealthChangedEventArgs e)
+    {
+        lock (_writeLock)
+        {
+            RefreshAvailable();
+        }
+    }
+
+    private void RefreshAvailable()
+    {
+        var all = _backends;
+        var count = 0;
+        foreach (var backend in all)
+        {
+            if (backend.IsAvailable)
+            {
+                count++;
+            }
+        }
+
+        if (count == all.Length)
+        {
+            _available = all;
+            return;
+        }
+
+        var available = new BackendState[count];
+        var i = 0;
+        foreach (var backend in all)
+        {
+            if (backend.IsAvailable)
+            {
+                available[i++] = backend;
+            }
+        }
+
+        _available = available;
+    }
+}

@@ -1,0 +1,208 @@
+using System.Collections.Frozen;
+using System.Diagnostics.CodeAnalysis;
+using Balancing.Configuration;
+using Balancing.Diagnostics;
+using Balancing.Strategies;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
+
+namespace Balancing.Pools;
+
+/// <summary>
+/// Owns the pools and keeps them in step with configuration. Each change is bound, validated as a whole
+/// and applied atomically; an invalid change is logged and the previous configuration keeps serving.
+/// </summary>
+internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
+{
+    private readonly IOptionsFactory<LoadBalancerOptions> _optionsFactory;
+    private readonly LoadBalancerConfigurationSource _source;
+    private readonly LoadStrategyRegistry _strategies;
+    private readonly LoadBalancerOptionsValidator _validator;
+    private readonly IServiceProvider _services;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Lock _applyLock = new();
+    private readonly HashSet<string> _mountedPools = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<IDisposable> _changeSubscriptions = [];
+    private volatile FrozenDictionary<string, ServerPool> _pools = FrozenDictionary<string, ServerPool>.Empty;
+    private volatile LoadBalancerOptions _options;
+
+    public ServerPoolRegistry(
+        IOptionsFactory<LoadBalancerOptions> optionsFactory,
+        IEnumerable<IOptionsChangeTokenSource<LoadBalancerOptions>> changeTokenSources,
+        LoadBalancerConfigurationSource source,
+        LoadStrategyRegistry strategies,
+        IServiceProvider services,
+        TimeProvider timeProvider,
+        ILogger<ServerPoolRegistry> logger)
+    {
+        _optionsFactory = optionsFactory;
+        _source = source;
+        _strategies = strategies;
+        _validator = new LoadBalancerOptionsValidator(strategies);
+        _services = services;
+        _timeProvider = timeProvider;
+        _logger = logger;
+
+        // Start-up: an invalid configuration is fatal, with every problem listed by key.
+        var options = Build(out var errors);
+        if (options is null || errors.Count > 0)
+        {
+            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(LoadBalancerOptions), errors);
+        }
+
+        _options = options;
+        Apply(options);
+
+        foreach (var tokenSource in changeTokenSources)
+        {
+            if (tokenSource.Name is null || tokenSource.Name == Microsoft.Extensions.Options.Options.DefaultName)
+            {
+                _changeSubscriptions.Add(ChangeToken.OnChange(tokenSource.GetChangeToken, Reload));
+            }
+        }
+    }
+
+    /// <summary>Raised after a configuration change was applied or rejected.</summary>
+    public event EventHandler<ConfigurationChangeResult>? ConfigurationChanged;
+
+    /// <summary>Gets the configuration currently in force.</summary>
+    public LoadBalancerOptions Options => _options;
+
+    public IReadOnlyCollection<IServerPool> Pools => _pools.Values;
+
+    public bool TryGetPool(string name, [NotNullWhen(true)] out IServerPool? pool)
+    {
+        if (_pools.TryGetValue(name, out var found))
+        {
+            pool = found;
+            return true;
+        }
+
+        pool = null;
+        return false;
+    }
+
+    /// <summary>Gets a pool by name as the engine's own type.</summary>
+    public ServerPool? GetPool(string name) => _pools.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Records that the app forwards to <paramref name="poolName"/>, and fails now if that pool is
+    /// missing or empty. Later reloads that would empty or remove it are rejected.
+    /// </summary>
+    public void Mount(string poolName)
+    {
+        lock (_applyLock)
+        {
+            var errors = _validator.Validate(_options, SectionPath, [poolName]);
+            if (errors.Count > 0)
+            {
+                throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(LoadBalancerOptions), errors);
+            }
+
+            _mountedPools.Add(poolName);
+        }
+    }
+
+    /// <summary>Binds, validates and applies the configuration as it is now. Called on every change.</summary>
+    public void Reload()
+    {
+        LoadBalancerOptions? options;
+        List<string> errors;
+        lock (_applyLock)
+        {
+            options = Build(out errors);
+            if (options is not null && errors.Count == 0)
+            {
+                _options = options;
+                Apply(options);
+            }
+        }
+
+        if (options is not null && errors.Count == 0)
+        {
+            var pools = _pools;
+            var backendCount = pools.Values.Sum(p => p.Backends.Length);
+            Log.ConfigurationApplied(_logger, pools.Count, backendCount);
+
+            ConfigurationChanged?.Invoke(this, new ConfigurationChangeResult(true, []));
+        }
+        else
+        {
+            var joined = string.Join("; ", errors);
+            Log.ConfigurationRejected(_logger, joined);
+            ConfigurationChanged?.Invoke(this, new ConfigurationChangeResult(false, errors));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var subscription in _changeSubscriptions)
+        {
+            subscription.Dispose();
+        }
+    }
+
+    private string SectionPath => LoadBalancerConfigurationSource.PathOf(_source.Resolve(_services));
+
+    private LoadBalancerOptions? Build(out List<string> errors)
+    {
+        errors = [];
+        var section = _source.Resolve(_services);
+        var path = LoadBalancerConfigurationSource.PathOf(section);
+        if (section is not null)
+        {
+            ConfigurationKeyValidator.FindUnknownKeys(section, typeof(LoadBalancerOptions), path, errors);
+        }
+
+        LoadBalancerOptions options;
+        try
+        {
+            options = _optionsFactory.Create(Microsoft.Extensions.Options.Options.DefaultName);
+        }
+        catch (OptionsValidationException ex)
+        {
+            errors.AddRange(ex.Failures);
+            return null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            // The binder's conversion errors name the key: "Failed to convert configuration value at '...'".
+            errors.Add(ex.Message);
+            return null;
+        }
+
+        errors.AddRange(_validator.Validate(options, path, _mountedPools));
+        return options;
+    }
+
+    private void Apply(LoadBalancerOptions options)
+    {
+        var current = _pools;
+        var next = new Dictionary<string, ServerPool>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, poolOptions) in options.Pools)
+        {
+            if (current.TryGetValue(name, out var pool))
+            {
+                var strategy = string.Equals(pool.Strategy.Name, poolOptions.Strategy, StringComparison.OrdinalIgnoreCase)
+                    ? null
+                    : _strategies.Create(poolOptions.Strategy, _services);
+                pool.Update(poolOptions, strategy);
+            }
+            else
+            {
+                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider);
+            }
+
+            next[name] = pool;
+        }
+
+        _pools = next.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+}
+
+/// <summary>The result of applying a configuration change.</summary>
+/// <param name="Applied">Whether the change was applied.</param>
+/// <param name="Errors">Why it was rejected, by key.</param>
+internal sealed record ConfigurationChangeResult(bool Applied, IReadOnlyList<string> Errors);
