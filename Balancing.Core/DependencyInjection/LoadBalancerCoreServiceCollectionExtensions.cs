@@ -60,7 +60,11 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IOptionsChangeTokenSource<LoadBalancerOptions>, LoadBalancerChangeTokenSource>());
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton(new LoadStrategyRegistration(LoadStrategyNames.RoundRobin, static _ => new RoundRobinStrategy())));
+        if (!services.Any(static d => d.ServiceType == typeof(LoadStrategyRegistry)))
+        {
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.RoundRobin, static _ => new RoundRobinStrategy()));
+        }
+
         services.TryAddSingleton<LoadStrategyRegistry>();
         services.TryAddSingleton<ServerPoolRegistry>();
         services.TryAddSingleton<IServerPoolRegistry>(static sp => sp.GetRequiredService<ServerPoolRegistry>());

@@ -1,0 +1,19 @@
+using Balancing.Sample;
+
+var builder = WebApplication.CreateBuilder(args);
+
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // The balancer speaks for the backends; it does not need to advertise itself.
+    kestrel.AddServerHeader = false;
+});
+
+// With no backends configured, start three demo backends in this process so that
+// `curl localhost:8080` shows round robin at once. Given backends, start none.
+await using var demo = await DemoBackends.StartIfUnconfiguredAsync(builder.Configuration);
+
+builder.Services.AddLoadBalancer();
+
+var app = builder.Build();
+app.UseLoadBalancer();
+app.Run();
