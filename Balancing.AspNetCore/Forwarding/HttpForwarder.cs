@@ -52,7 +52,7 @@ internal sealed class HttpForwarder
         }
 
         var aborted = context.RequestAborted;
-        using var request = CreateRequest(context, pool.Options, settings, out var content);
+        using var request = CreateRequest(context, pool, settings, out var content);
         var result = await _sender.SendAsync(pool, request, new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
@@ -69,15 +69,15 @@ internal sealed class HttpForwarder
         }
     }
 
-    private static HttpRequestMessage CreateRequest(HttpContext context, PoolOptions pool, ForwardingSettings settings, out StreamingRequestContent? content)
+    private static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content)
     {
         var incoming = context.Request;
         var request = new HttpRequestMessage
         {
             Method = HttpMethodCache.Get(incoming.Method),
             RequestUri = new Uri(GetPathAndQuery(context), UriKind.Relative),
-            Version = HttpVersion.Version11,
-            VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+            Version = pool.RequestVersion,
+            VersionPolicy = pool.Options.VersionPolicy,
         };
 
         content = null;
@@ -128,7 +128,7 @@ internal sealed class HttpForwarder
             }
         }
 
-        if (pool.PreserveHostHeader)
+        if (pool.Options.PreserveHostHeader)
         {
             request.Headers.Host = incoming.Host.Value;
         }

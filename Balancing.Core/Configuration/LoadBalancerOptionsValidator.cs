@@ -101,6 +101,15 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         RequirePositive(pool.Timeout, $"{path}:Timeout", errors);
+        if (!TryParseHttpVersion(pool.HttpVersion, out _))
+        {
+            errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.1, 2, 3.");
+        }
+
+        if (!Enum.IsDefined(pool.VersionPolicy))
+        {
+            errors.Add($"{path}:VersionPolicy: '{pool.VersionPolicy}' is not one of {string.Join(", ", Enum.GetNames<HttpVersionPolicy>())}.");
+        }
 
         foreach (var (backendName, backend) in pool.Backends)
         {
@@ -119,6 +128,19 @@ internal sealed class LoadBalancerOptionsValidator
                 errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
             }
         }
+    }
+
+    public static bool TryParseHttpVersion(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Version? version)
+    {
+        version = value?.Trim() switch
+        {
+            "1.0" => System.Net.HttpVersion.Version10,
+            "1.1" => System.Net.HttpVersion.Version11,
+            "2" or "2.0" => System.Net.HttpVersion.Version20,
+            "3" or "3.0" => System.Net.HttpVersion.Version30,
+            _ => null,
+        };
+        return version is not null;
     }
 
     public static bool TryParseAddress(string value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? address)

@@ -15,6 +15,18 @@ public sealed class PoolOptions
     /// <value>The default is 100 seconds (the same as <c>HttpClient.Timeout</c> and YARP's activity timeout).</value>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>Gets or sets the HTTP version requested from backends: <c>1.1</c>, <c>2</c> or <c>3</c>.</summary>
+    /// <value>
+    /// The default is <c>2</c> with <see cref="VersionPolicy"/> <see cref="HttpVersionPolicy.RequestVersionOrLower"/>, as YARP does:
+    /// HTTPS backends that offer HTTP/2 through ALPN get it, everything else gets HTTP/1.1.
+    /// For cleartext HTTP/2 (h2c, prior knowledge) set <c>2</c> with <see cref="HttpVersionPolicy.RequestVersionExact"/>.
+    /// </value>
+    public string HttpVersion { get; set; } = "2";
+
+    /// <summary>Gets or sets how strictly <see cref="HttpVersion"/> is applied.</summary>
+    /// <value>The default is <see cref="HttpVersionPolicy.RequestVersionOrLower"/>.</value>
+    public HttpVersionPolicy VersionPolicy { get; set; } = HttpVersionPolicy.RequestVersionOrLower;
+
     /// <summary>Gets or sets a value indicating whether the client's <c>Host</c> header is sent to the backend instead of the backend's own.</summary>
     /// <value>The default is <see langword="false"/>: the backend sees its own host, as with NGINX's default <c>proxy_set_header Host $proxy_host</c>.</value>
     public bool PreserveHostHeader { get; set; }

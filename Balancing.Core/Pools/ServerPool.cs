@@ -29,6 +29,9 @@ internal sealed class ServerPool : IServerPool
 
     public ILoadStrategy Strategy => _strategy;
 
+    /// <summary>Gets the HTTP version requested from backends, parsed from <see cref="PoolOptions.HttpVersion"/>.</summary>
+    public Version RequestVersion { get; private set; } = System.Net.HttpVersion.Version20;
+
     /// <summary>Gets the pool's settings as of the last applied configuration.</summary>
     public PoolOptions Options => _options;
 
@@ -87,6 +90,9 @@ internal sealed class ServerPool : IServerPool
                 }
             }
 
+            RequestVersion = Configuration.LoadBalancerOptionsValidator.TryParseHttpVersion(options.HttpVersion, out var version)
+                ? version
+                : System.Net.HttpVersion.Version20;
             _options = options;
             if (strategy is not null)
             {

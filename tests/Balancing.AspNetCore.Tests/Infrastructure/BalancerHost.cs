@@ -55,7 +55,8 @@ internal sealed class BalancerHost : IAsyncDisposable
         IDictionary<string, string?> settings,
         Action<WebApplication>? configureApp = null,
         Action<IServiceCollection>? configureServices = null,
-        string? jsonFile = null)
+        string? jsonFile = null,
+        HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
@@ -71,7 +72,7 @@ internal sealed class BalancerHost : IAsyncDisposable
         builder.Logging.AddProvider(new FakeLoggerProvider(logs));
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = protocols);
             k.AddServerHeader = false;
         });
         builder.Services.AddLoadBalancer();
