@@ -36,6 +36,10 @@ internal static class ConfigurationKeyValidator
             {
                 errors.Add($"{path}: expected a single value, found a section.");
             }
+            else if (section.Value is { Length: > 0 } value && !CanConvert(value, type))
+            {
+                errors.Add($"{path}: '{value}' is not a valid {Describe(type)}.");
+            }
 
             return;
         }
@@ -63,6 +67,44 @@ internal static class ConfigurationKeyValidator
         }
 
         FindUnknownKeys(section, type, path, errors);
+    }
+
+    /// <summary>
+    /// The binder drops a dictionary entry whose value fails to convert (a whole pool can vanish), so every value
+    /// is converted here first, to report the key instead of a confusing consequence.
+    /// </summary>
+    private static bool CanConvert(string value, Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(string))
+        {
+            return true;
+        }
+
+        try
+        {
+            return System.ComponentModel.TypeDescriptor.GetConverter(type).ConvertFromInvariantString(value) is not null;
+        }
+        catch (Exception ex) when (ex is FormatException or ArgumentException or NotSupportedException or OverflowException || ex.InnerException is FormatException or OverflowException)
+        {
+            return false;
+        }
+    }
+
+    private static string Describe(Type type)
+    {
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type.IsEnum)
+        {
+            return $"value; expected one of {string.Join(", ", Enum.GetNames(type))}";
+        }
+
+        return type == typeof(TimeSpan) ? "duration; expected for example 00:00:05" : type.Name switch
+        {
+            nameof(Int32) or nameof(Int64) => "whole number",
+            nameof(Boolean) => "boolean; expected true or false",
+            _ => type.Name,
+        };
     }
 
     private static bool IsLeaf(Type type)
