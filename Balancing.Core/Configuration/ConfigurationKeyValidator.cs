@@ -11,7 +11,13 @@ namespace Balancing.Configuration;
 /// </summary>
 internal static class ConfigurationKeyValidator
 {
-    public static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors)
+    /// <summary>Reports unknown keys, values that do not convert and values where a section belongs.</summary>
+    /// <param name="section">The section bound to <paramref name="type"/>.</param>
+    /// <param name="type">The options type.</param>
+    /// <param name="path">The section's path, for messages.</param>
+    /// <param name="errors">Receives one message per problem, prefixed with the full key.</param>
+    /// <param name="badValues">Receives the full keys of values the binder would reject or drop.</param>
+    public static void FindUnknownKeys(IConfiguration section, Type type, string path, List<string> errors, ISet<string>? badValues = null)
     {
         foreach (var child in section.GetChildren())
         {
@@ -24,11 +30,11 @@ internal static class ConfigurationKeyValidator
                 continue;
             }
 
-            CheckValue(child, property.PropertyType, childPath, errors);
+            CheckValue(child, property.PropertyType, childPath, errors, badValues);
         }
     }
 
-    private static void CheckValue(IConfigurationSection section, Type type, string path, List<string> errors)
+    private static void CheckValue(IConfigurationSection section, Type type, string path, List<string> errors, ISet<string>? badValues)
     {
         if (IsLeaf(type))
         {
@@ -39,8 +45,18 @@ internal static class ConfigurationKeyValidator
             else if (section.Value is { Length: > 0 } value && !CanConvert(value, type))
             {
                 errors.Add($"{path}: '{value}' is not a valid {Describe(type)}.");
+                badValues?.Add(path);
             }
 
+            return;
+        }
+
+        // A plain value where a list or section belongs (Forwarding:TrustedProxies=10.0.0.1 from an environment
+        // variable) is ignored by the binder. An empty value is fine: that is how JSON writes [] and {}.
+        if (!string.IsNullOrEmpty(section.Value))
+        {
+            errors.Add($"{path}: expected a section (or a list, written {path}:0, {path}:1, ...), found the single value '{section.Value}'.");
+            badValues?.Add(path);
             return;
         }
 
@@ -49,7 +65,7 @@ internal static class ConfigurationKeyValidator
         {
             foreach (var entry in section.GetChildren())
             {
-                CheckValue(entry, dictionaryValue, $"{path}:{entry.Key}", errors);
+                CheckValue(entry, dictionaryValue, $"{path}:{entry.Key}", errors, badValues);
             }
 
             return;
@@ -60,13 +76,13 @@ internal static class ConfigurationKeyValidator
         {
             foreach (var entry in section.GetChildren())
             {
-                CheckValue(entry, listItem, $"{path}:{entry.Key}", errors);
+                CheckValue(entry, listItem, $"{path}:{entry.Key}", errors, badValues);
             }
 
             return;
         }
 
-        FindUnknownKeys(section, type, path, errors);
+        FindUnknownKeys(section, type, path, errors, badValues);
     }
 
     /// <summary>

@@ -79,7 +79,16 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         value = value.Trim();
-        if (value.Contains('/', StringComparison.Ordinal))
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        var addressText = slash < 0 ? value : value[..slash];
+
+        // IPAddress.TryParse takes "10.0.0" as 10.0.0.0; someone who wrote that meant a network, so ask for all four parts.
+        if (!addressText.Contains(':', StringComparison.Ordinal) && addressText.Count(c => c == '.') != 3)
+        {
+            return false;
+        }
+
+        if (slash >= 0)
         {
             return IPNetwork.TryParse(value, out network);
         }
@@ -159,11 +168,23 @@ internal sealed class LoadBalancerOptionsValidator
         return false;
     }
 
+    // Timers take at most uint.MaxValue - 1 milliseconds; longer is rejected rather than failing every request.
+    private static readonly TimeSpan MaxTimeout = TimeSpan.FromMilliseconds(int.MaxValue);
+
     private static void RequirePositive(TimeSpan value, string key, List<string> errors)
     {
-        if (value <= TimeSpan.Zero && value != System.Threading.Timeout.InfiniteTimeSpan)
+        if (value == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            return;
+        }
+
+        if (value <= TimeSpan.Zero)
         {
             errors.Add($"{key}: must be a positive duration such as 00:00:05, not {value}.");
+        }
+        else if (value > MaxTimeout)
+        {
+            errors.Add($"{key}: must be at most {MaxTimeout} (or -00:00:00.001 for no limit), not {value}.");
         }
     }
 }

@@ -73,12 +73,17 @@ public sealed class BalancedSender
         }
 
         var pathAndQuery = request.RequestUri is { IsAbsoluteUri: false } relative ? relative.OriginalString : request.RequestUri?.PathAndQuery ?? "/";
-        request.RequestUri = new Uri(string.Concat(backend.AddressPrefix, pathAndQuery), in ExactUri);
 
-        var start = _timeProvider.GetTimestamp();
-        backend.RequestStarted();
+        // The path is appended to the backend's address as text, so it must start the path: "users/1" or
+        // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.
+        request.RequestUri = pathAndQuery.Length > 0 && (pathAndQuery[0] == '/' || pathAndQuery[0] == '?')
+            ? new Uri(string.Concat(backend.AddressPrefix, pathAndQuery), in ExactUri)
+            : new Uri(string.Concat(backend.AddressPrefix, "/", pathAndQuery), in ExactUri);
+
         using var timeout = new CancellationTokenSource(serverPool.Options.Timeout, _timeProvider);
         using var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var start = _timeProvider.GetTimestamp();
+        backend.RequestStarted();
         try
         {
             var response = await Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
@@ -89,6 +94,12 @@ public sealed class BalancedSender
             var error = Classify(ex, cancellationToken.IsCancellationRequested, timeout.IsCancellationRequested);
             backend.RequestCompleted(ToOutcome(error));
             return new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
+        }
+        catch
+        {
+            // Anything else comes from a handler the app added; release the backend before it propagates.
+            backend.RequestCompleted(BackendOutcome.TransportError);
+            throw;
         }
     }
 

@@ -3,6 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 using Balancing.Configuration;
 using Balancing.Diagnostics;
 using Balancing.Strategies;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
@@ -153,7 +154,16 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         var path = LoadBalancerConfigurationSource.PathOf(section);
         if (section is not null)
         {
-            ConfigurationKeyValidator.FindUnknownKeys(section, typeof(LoadBalancerOptions), path, errors);
+            var badValues = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            ConfigurationKeyValidator.FindUnknownKeys(section, typeof(LoadBalancerOptions), path, errors, badValues);
+            if (badValues.Count > 0)
+            {
+                // The binder would throw on the first of these values or silently drop the entry holding it, hiding
+                // every other problem. Validate the rest without them, so that all errors are reported at once.
+                var partial = BindWithout(section, path, badValues);
+                errors.AddRange(_validator.Validate(partial, path, _mountedPools));
+                return null;
+            }
         }
 
         LoadBalancerOptions options;
@@ -174,6 +184,24 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         }
 
         errors.AddRange(_validator.Validate(options, path, _mountedPools));
+        return options;
+    }
+
+    private static LoadBalancerOptions BindWithout(IConfiguration section, string path, HashSet<string> badValues)
+    {
+        var kept = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in section.AsEnumerable(makePathsRelative: true))
+        {
+            var full = $"{path}:{key}";
+            if (value is not null && !badValues.Any(bad => full.Equals(bad, StringComparison.OrdinalIgnoreCase)
+                || full.StartsWith(bad + ":", StringComparison.OrdinalIgnoreCase)))
+            {
+                kept[key] = value;
+            }
+        }
+
+        var options = new LoadBalancerOptions();
+        new ConfigurationBuilder().AddInMemoryCollection(kept).Build().Bind(options);
         return options;
     }
 

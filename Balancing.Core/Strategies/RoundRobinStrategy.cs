@@ -3,8 +3,9 @@ namespace Balancing.Strategies;
 /// <summary>Gives each candidate a turn. One interlocked increment per pick; no lock, no allocation.</summary>
 internal sealed class RoundRobinStrategy : ILoadStrategy
 {
-    // Starts at -1 so that the first pick goes to the first backend.
-    private int _counter = -1;
+    // Starts at -1 so that the first pick goes to the first backend. 64 bits never wrap in practice, so the
+    // turn order never stutters (a 32-bit counter would repeat a backend every 2^32 picks).
+    private long _counter = -1;
 
     public string Name => LoadStrategyNames.RoundRobin;
 
@@ -15,8 +16,7 @@ internal sealed class RoundRobinStrategy : ILoadStrategy
             return null;
         }
 
-        // The unsigned remainder keeps the index valid when the counter wraps past int.MaxValue.
-        var next = (uint)Interlocked.Increment(ref _counter);
-        return candidates[(int)(next % (uint)candidates.Length)];
+        var next = (ulong)Interlocked.Increment(ref _counter);
+        return candidates[(int)(next % (ulong)candidates.Length)];
     }
 }
