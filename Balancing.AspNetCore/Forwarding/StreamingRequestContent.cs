@@ -8,17 +8,25 @@ namespace Balancing.AspNetCore.Forwarding;
 /// held whole. A failure to read from the client is reported as <see cref="RequestBodyReadException"/>
 /// so it is blamed on the client, not the backend.
 /// </summary>
-internal sealed class StreamingRequestContent : HttpContent
+internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwarding.IActivityTrackingContent
 {
     private const int BufferSize = 64 * 1024;
     private readonly Stream _source;
     private readonly CancellationToken _clientAborted;
     private int _started;
+    private CancellationTokenSource? _activityTimeout;
+    private TimeSpan _activityPeriod;
 
     public StreamingRequestContent(Stream source, CancellationToken clientAborted)
     {
         _source = source;
         _clientAborted = clientAborted;
+    }
+
+    public void TrackActivity(CancellationTokenSource? timeout, TimeSpan period)
+    {
+        _activityPeriod = period;
+        Volatile.Write(ref _activityTimeout, timeout);
     }
 
     /// <summary>Gets a value indicating whether any of the body was sent.</summary>
@@ -38,6 +46,7 @@ internal sealed class StreamingRequestContent : HttpContent
             throw new InvalidOperationException("The request body was already sent and cannot be replayed.");
         }
 
+        var readToken = GetReadToken(cancellationToken);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
@@ -46,7 +55,7 @@ internal sealed class StreamingRequestContent : HttpContent
                 int read;
                 try
                 {
-                    read = await _source.ReadAsync(buffer.AsMemory(0, BufferSize), _clientAborted).ConfigureAwait(false);
+                    read = await _source.ReadAsync(buffer.AsMemory(0, BufferSize), readToken).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || _clientAborted.IsCancellationRequested)
                 {
@@ -59,6 +68,8 @@ internal sealed class StreamingRequestContent : HttpContent
                     break;
                 }
 
+                // A piece arrived from the client: the exchange is making progress.
+                ReportActivity();
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
 
                 // Flush each piece so that streaming protocols (server-sent uploads, gRPC) make progress.
@@ -68,6 +79,47 @@ internal sealed class StreamingRequestContent : HttpContent
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Reads from the client run under the balancer's activity timeout (which the client's abort also cancels),
+    /// so a client that stalls mid-body cannot hold the exchange open after the timeout fired: the handler does
+    /// not give up on a send while its content is still being produced.
+    /// </summary>
+    private CancellationToken GetReadToken(CancellationToken sendToken)
+    {
+        var timeout = Volatile.Read(ref _activityTimeout);
+        if (timeout is not null)
+        {
+            try
+            {
+                return timeout.Token;
+            }
+            catch (ObjectDisposedException)
+            {
+                // The exchange already ended.
+            }
+        }
+
+        return sendToken.CanBeCanceled ? sendToken : _clientAborted;
+    }
+
+    private void ReportActivity()
+    {
+        var timeout = Volatile.Read(ref _activityTimeout);
+        if (timeout is null)
+        {
+            return;
+        }
+
+        try
+        {
+            timeout.CancelAfter(_activityPeriod);
+        }
+        catch (ObjectDisposedException)
+        {
+            // The exchange ended while this piece was in flight; there is nothing left to time.
         }
     }
 

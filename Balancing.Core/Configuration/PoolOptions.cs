@@ -11,7 +11,11 @@ public sealed class PoolOptions
     /// <value>The default is no backends.</value>
     public Dictionary<string, BackendOptions> Backends { get; } = new(StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>Gets or sets how long to wait for a backend's response headers before answering 504.</summary>
+    /// <summary>
+    /// Gets or sets how long the exchange may go without progress before the balancer gives up and answers 504:
+    /// while the request body is being sent the clock restarts with every piece that moves, so a large upload
+    /// that keeps moving is never cut off; after the body, it bounds the wait for the response headers.
+    /// </summary>
     /// <value>The default is 100 seconds (the same as <c>HttpClient.Timeout</c> and YARP's activity timeout).</value>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(100);
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http;
+using Balancing.Forwarding;
 using Balancing.Pools;
 using Microsoft.Extensions.Http;
 
@@ -80,8 +81,11 @@ public sealed class BalancedSender
             ? new Uri(string.Concat(backend.AddressPrefix, pathAndQuery), in ExactUri)
             : new Uri(string.Concat(backend.AddressPrefix, "/", pathAndQuery), in ExactUri);
 
-        using var timeout = new CancellationTokenSource(serverPool.Options.Timeout, _timeProvider);
+        var period = serverPool.Options.Timeout;
+        using var timeout = new CancellationTokenSource(period, _timeProvider);
         using var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var tracking = request.Content as IActivityTrackingContent;
+        tracking?.TrackActivity(timeout, period);
         var start = _timeProvider.GetTimestamp();
         backend.RequestStarted();
         try
@@ -100,6 +104,10 @@ public sealed class BalancedSender
             // Anything else comes from a handler the app added; release the backend before it propagates.
             backend.RequestCompleted(BackendOutcome.TransportError);
             throw;
+        }
+        finally
+        {
+            tracking?.TrackActivity(null, period);
         }
     }
 
