@@ -29,7 +29,7 @@ public sealed class ReloadTests
         file.Write(Config(b2, b3));
         var result = await applied.WaitAsync(Patience);
         var b3ServedBefore = b3.Received.Count;
-        await WaitUntilAsync(() => b3.Received.Count >= b3ServedBefore + 20);
+        await Eventually.TrueAsync(() => b3.Received.Count >= b3ServedBefore + 20);
         await stop.CancelAsync();
         await Task.WhenAll(traffic);
 
@@ -144,15 +144,6 @@ public sealed class ReloadTests
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            await Task.Yield();
-            timeout.Token.ThrowIfCancellationRequested();
-        }
-    }
 
     private sealed class TempJsonFile : IDisposable
     {

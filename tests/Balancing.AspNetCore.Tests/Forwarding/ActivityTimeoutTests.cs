@@ -51,7 +51,7 @@ public sealed class ActivityTimeoutTests
         body.Release();
         await pieces.Reader.ReadAsync().AsTask().WaitAsync(Patience);
         clock.Advance(TimeSpan.FromSeconds(11));
-        await WaitForLogAsync(balancer, "ForwardFailed");
+        await Eventually.TrueAsync(() => balancer.Logs.GetSnapshot().Any(r => r.Id.Name == "ForwardFailed"));
 
         // The test client only reads a response once its own upload has ended.
         body.Finish();
@@ -60,15 +60,6 @@ public sealed class ActivityTimeoutTests
         Assert.AreEqual(HttpStatusCode.GatewayTimeout, response.StatusCode);
     }
 
-    private static async Task WaitForLogAsync(BalancerHost balancer, string eventName)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!balancer.Logs.GetSnapshot().Any(r => r.Id.Name == eventName))
-        {
-            await Task.Yield();
-            timeout.Token.ThrowIfCancellationRequested();
-        }
-    }
 
     private static Task<BalancerHost> StartAsync(TestBackend backend, FakeTimeProvider clock)
     {

@@ -112,7 +112,7 @@ public sealed class ErrorMappingTests
 
         await cancelled.Task.WaitAsync(Patience);
         var state = balancer.Registry.GetPool("default")!.Backends[0];
-        await WaitForAsync(() => state.InFlight == 0);
+        await Eventually.TrueAsync(() => state.InFlight == 0);
         Assert.AreEqual(0, state.InFlight);
         Assert.AreEqual(0L, state.TotalFailures, "a client that leaves says nothing about the backend");
     }
@@ -143,7 +143,7 @@ public sealed class ErrorMappingTests
 
         await Assert.ThrowsAsync<HttpRequestException>(async () => await response.Content.ReadAsByteArrayAsync());
         var state = balancer.Registry.GetPool("default")!.Backends[0];
-        await WaitForAsync(() => state.InFlight == 0);
+        await Eventually.TrueAsync(() => state.InFlight == 0);
         Assert.AreEqual(BackendOutcome.TransportError, state.LastOutcome);
     }
 
@@ -200,16 +200,5 @@ public sealed class ErrorMappingTests
         var port = ((IPEndPoint)listener.LocalEndpoint).Port;
         listener.Stop();
         return port;
-    }
-
-    /// <summary>Polls a condition that is set by another thread at the end of a request, with a deadline.</summary>
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        using var timeout = new CancellationTokenSource(Patience);
-        while (!condition())
-        {
-            await Task.Yield();
-            timeout.Token.ThrowIfCancellationRequested();
-        }
     }
 }
