@@ -1,0 +1,19 @@
+using Yarp.ReverseProxy.Configuration;
+
+// Usage: Balancing.Bench.YarpHost --urls http://127.0.0.1:8081 --Backends http://127.0.0.1:9101,http://127.0.0.1:9102
+var builder = WebApplication.CreateBuilder(args);
+builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+
+var backends = (builder.Configuration["Backends"] ?? "http://127.0.0.1:9101")
+    .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+var destinations = backends
+    .Select((address, i) => (Name: $"b{i + 1}", Config: new DestinationConfig { Address = address }))
+    .ToDictionary(d => d.Name, d => d.Config);
+
+builder.Services.AddReverseProxy().LoadFromMemory(
+    [new RouteConfig { RouteId = "all", ClusterId = "default", Match = new RouteMatch { Path = "{**catch-all}" } }],
+    [new ClusterConfig { ClusterId = "default", LoadBalancingPolicy = "RoundRobin", Destinations = destinations }]);
+
+var app = builder.Build();
+app.MapReverseProxy();
+app.Run();
