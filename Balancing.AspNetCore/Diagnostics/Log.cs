@@ -10,8 +10,8 @@ internal static partial class Log
     public static partial void RequestForwarded(ILogger logger, LogLevel level, string method, string path, string pool, string backend, int statusCode, double elapsedMilliseconds, string traceId);
 
     [LoggerMessage(EventId = 101, EventName = "ForwardFailed", Level = LogLevel.Warning,
-        Message = "{Method} {Path} -> {Pool}/{Backend} failed with {Error}; answered {StatusCode} (trace {TraceId})")]
-    public static partial void ForwardFailed(ILogger logger, string method, string path, string pool, string backend, ForwardError error, int statusCode, string traceId, Exception? exception);
+        Message = "{Method} {Path} -> {Pool}/{Backend} failed with {Error}; answered {StatusCode} after {ElapsedMilliseconds:0.0} ms (trace {TraceId})")]
+    public static partial void ForwardFailed(ILogger logger, string method, string path, string pool, string backend, ForwardError error, int statusCode, double elapsedMilliseconds, string traceId, Exception? exception);
 
     [LoggerMessage(EventId = 102, EventName = "ClientDisconnected", Level = LogLevel.Debug,
         Message = "{Method} {Path} -> {Pool}: the client went away before the response was complete (trace {TraceId})")]

@@ -40,6 +40,7 @@ internal sealed class HttpForwarder
         if (pool is null)
         {
             Log.PoolNotFound(_logger, poolName);
+            context.Response.Headers.RetryAfter = "1";
             await ProblemResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request.").ConfigureAwait(false);
             return;
         }
@@ -65,7 +66,12 @@ internal sealed class HttpForwarder
         {
             var outcome = await CopyResponseAsync(context, pool, result, response).ConfigureAwait(false);
             result.Complete(outcome);
-            LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
+
+            // An exchange that broke mid-response already has its own line (events 102 and 103).
+            if (outcome is BackendOutcome.Success or BackendOutcome.FailureStatus)
+            {
+                LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
+            }
         }
     }
 
@@ -320,7 +326,8 @@ internal sealed class HttpForwarder
             _ => (StatusCodes.Status502BadGateway, "The backend failed to answer."),
         };
 
-        Log.ForwardFailed(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", error, status, TraceId(context), result.Exception);
+        var elapsed = _timeProvider.GetElapsedTime(start).TotalMilliseconds;
+        Log.ForwardFailed(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", error, status, elapsed, TraceId(context), result.Exception);
         if (context.Response.HasStarted)
         {
             context.Abort();
@@ -333,11 +340,14 @@ internal sealed class HttpForwarder
         }
 
         await ProblemResponse.WriteAsync(context, status, detail).ConfigureAwait(false);
-        _ = start;
     }
 
-    private static int BodyFailureStatus(Exception? readFailure)
-        => readFailure is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status400BadRequest;
+    private static int BodyFailureStatus(Exception? readFailure) => readFailure switch
+    {
+        BadHttpRequestException bad => bad.StatusCode,
+        OperationCanceledException => StatusCodes.Status408RequestTimeout,
+        _ => StatusCodes.Status400BadRequest,
+    };
 
     private void LogForwarded(HttpContext context, ServerPool pool, BackendState backend, int status, ForwardingSettings settings, long start)
     {

@@ -35,6 +35,8 @@ internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwardin
     /// <summary>Gets the exception that reading from the client raised, if any.</summary>
     public Exception? ReadFailure { get; private set; }
 
+    public bool ReadFailed => ReadFailure is not null;
+
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context)
         => SerializeToStreamAsync(stream, context, CancellationToken.None);
 
@@ -57,8 +59,10 @@ internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwardin
                 {
                     read = await _source.ReadAsync(buffer.AsMemory(0, BufferSize), readToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || _clientAborted.IsCancellationRequested)
+                catch (Exception ex)
                 {
+                    // Reads run under the activity timeout and the client's abort only, so whatever ends one is the
+                    // client's doing: it went away, sent a bad body, or stalled while the backend waited.
                     ReadFailure = ex;
                     throw new RequestBodyReadException("Reading the request body from the client failed.", ex);
                 }

@@ -5,8 +5,6 @@ namespace Balancing.Configuration;
 /// <summary>Where the balancer's configuration section is, for binding, error messages and the unknown-key check.</summary>
 internal sealed class LoadBalancerConfigurationSource
 {
-    public const string DefaultSectionName = "LoadBalancer";
-
     private readonly Func<IServiceProvider, IConfiguration?> _resolve;
 
     public LoadBalancerConfigurationSource(Func<IServiceProvider, IConfiguration?> resolve)
@@ -17,5 +15,5 @@ internal sealed class LoadBalancerConfigurationSource
     public IConfiguration? Resolve(IServiceProvider services) => _resolve(services);
 
     public static string PathOf(IConfiguration? section)
-        => section is IConfigurationSection s ? s.Path : DefaultSectionName;
+        => section is IConfigurationSection s ? s.Path : LoadBalancerDefaults.ConfigurationSectionName;
 }

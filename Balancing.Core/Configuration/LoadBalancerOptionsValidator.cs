@@ -57,6 +57,11 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{forwarding}:MaxRequestBodySize: must be 0 or more bytes, or empty for the server's limit.");
         }
 
+        if (!Enum.IsDefined(options.RequestLogging.Level))
+        {
+            errors.Add($"{sectionPath}:RequestLogging:Level: '{options.RequestLogging.Level}' is not one of {string.Join(", ", Enum.GetNames<Microsoft.Extensions.Logging.LogLevel>())}.");
+        }
+
         var connections = $"{sectionPath}:Connections";
         RequirePositive(options.Connections.ConnectTimeout, $"{connections}:ConnectTimeout", errors);
         RequirePositive(options.Connections.PooledConnectionIdleTimeout, $"{connections}:PooledConnectionIdleTimeout", errors);
@@ -112,7 +117,7 @@ internal sealed class LoadBalancerOptionsValidator
         RequirePositive(pool.Timeout, $"{path}:Timeout", errors);
         if (!TryParseHttpVersion(pool.HttpVersion, out _))
         {
-            errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.1, 2, 3.");
+            errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.0, 1.1, 2 (or 2.0), 3 (or 3.0).");
         }
 
         if (!Enum.IsDefined(pool.VersionPolicy))

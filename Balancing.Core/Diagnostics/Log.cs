@@ -16,6 +16,10 @@ internal static partial class Log
         Message = "Load balancer configuration change rejected; the previous configuration keeps serving. Errors: {Errors}")]
     public static partial void ConfigurationRejected(ILogger logger, string errors);
 
+    [LoggerMessage(EventId = 3, EventName = "ConnectionSettingsNeedRestart", Level = LogLevel.Warning,
+        Message = "Load balancer Connections settings changed; they apply to connections made after a restart")]
+    public static partial void ConnectionSettingsNeedRestart(ILogger logger);
+
     [LoggerMessage(EventId = 200, EventName = "BackendHealthChanged", Level = LogLevel.Warning,
         Message = "Backend {BackendId} in pool {Pool} is now {Health}: {Reason}")]
     public static partial void BackendHealthChanged(ILogger logger, string backendId, string pool, BackendHealth health, string? reason);

@@ -95,7 +95,9 @@ public sealed class BalancedSender
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
         {
-            var error = Classify(ex, cancellationToken.IsCancellationRequested, timeout.IsCancellationRequested);
+            var error = tracking?.ReadFailed == true
+                ? ForwardError.RequestBodyFailed
+                : Classify(ex, cancellationToken.IsCancellationRequested, timeout.IsCancellationRequested);
             backend.RequestCompleted(ToOutcome(error));
             return new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
         }

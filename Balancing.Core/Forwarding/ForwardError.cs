@@ -21,7 +21,10 @@ public enum ForwardError
     /// <summary>The backend broke the exchange: reset, closed early or sent an invalid response. Maps to 502.</summary>
     BackendProtocolError = 5,
 
-    /// <summary>The request body could not be read from the client. Maps to 400 when the response has not started.</summary>
+    /// <summary>
+    /// The request body could not be read from the client: it stalled past the pool's timeout (408), exceeded the
+    /// size limit (413) or was malformed (400). Says nothing about the backend.
+    /// </summary>
     RequestBodyFailed = 6,
 
     /// <summary>The caller cancelled the request (the client went away). Nothing is written.</summary>

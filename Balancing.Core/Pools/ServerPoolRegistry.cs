@@ -28,6 +28,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
     private readonly List<IDisposable> _changeSubscriptions = [];
     private volatile FrozenDictionary<string, ServerPool> _pools = FrozenDictionary<string, ServerPool>.Empty;
     private volatile LoadBalancerOptions _options;
+    private string? _appliedFingerprint;
 
     public ServerPoolRegistry(
         IOptionsFactory<LoadBalancerOptions> optionsFactory,
@@ -55,6 +56,8 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
         _options = options;
         Apply(options);
+        _appliedFingerprint = Fingerprint();
+        LogApplied();
 
         foreach (var tokenSource in changeTokenSources)
         {
@@ -113,20 +116,30 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         List<string> errors;
         lock (_applyLock)
         {
+            // The token fires for any change of the app's configuration; only a change of this section matters.
+            var fingerprint = Fingerprint();
+            if (fingerprint is not null && fingerprint == _appliedFingerprint)
+            {
+                return;
+            }
+
+            var previousConnections = _options.Connections;
             options = Build(out errors);
             if (options is not null && errors.Count == 0)
             {
                 _options = options;
                 Apply(options);
+                _appliedFingerprint = fingerprint;
+                if (!SameConnections(previousConnections, options.Connections))
+                {
+                    Log.ConnectionSettingsNeedRestart(_logger);
+                }
             }
         }
 
         if (options is not null && errors.Count == 0)
         {
-            var pools = _pools;
-            var backendCount = pools.Values.Sum(p => p.Backends.Length);
-            Log.ConfigurationApplied(_logger, pools.Count, backendCount);
-
+            LogApplied();
             ConfigurationChanged?.Invoke(this, new ConfigurationChangeResult(true, []));
         }
         else
@@ -186,6 +199,37 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         errors.AddRange(_validator.Validate(options, path, _mountedPools));
         return options;
     }
+
+    private void LogApplied()
+    {
+        var pools = _pools;
+        var backendCount = pools.Values.Sum(p => p.Backends.Length);
+        Log.ConfigurationApplied(_logger, pools.Count, backendCount);
+    }
+
+    /// <summary>The section's keys and values, or <see langword="null"/> when configuration comes from code only.</summary>
+    private string? Fingerprint()
+    {
+        var section = _source.Resolve(_services);
+        if (section is null)
+        {
+            return null;
+        }
+
+        var builder = new System.Text.StringBuilder();
+        foreach (var (key, value) in section.AsEnumerable().OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
+        {
+            builder.Append(key).Append('=').Append(value).Append('\n');
+        }
+
+        return builder.ToString();
+    }
+
+    private static bool SameConnections(BackendConnectionOptions a, BackendConnectionOptions b)
+        => a.ConnectTimeout == b.ConnectTimeout
+        && a.PooledConnectionIdleTimeout == b.PooledConnectionIdleTimeout
+        && a.PooledConnectionLifetime == b.PooledConnectionLifetime
+        && a.MaxConnectionsPerServer == b.MaxConnectionsPerServer;
 
     private static LoadBalancerOptions BindWithout(IConfiguration section, string path, HashSet<string> badValues)
     {

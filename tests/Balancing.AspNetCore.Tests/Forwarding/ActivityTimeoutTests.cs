@@ -39,7 +39,7 @@ public sealed class ActivityTimeoutTests
     }
 
     [TestMethod]
-    public async Task Upload_StalledLongerThanTimeout_Answers504()
+    public async Task Upload_ClientStalledLongerThanTimeout_Answers408WithoutBlamingTheBackend()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var pieces = Channel.CreateUnbounded<int>();
@@ -57,7 +57,10 @@ public sealed class ActivityTimeoutTests
         body.Finish();
         using var response = await pending.WaitAsync(Patience);
 
-        Assert.AreEqual(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.AreEqual(HttpStatusCode.RequestTimeout, response.StatusCode);
+        var state = balancer.Registry.GetPool("default")!.Backends[0];
+        Assert.AreEqual(0L, state.TotalFailures, "the client stalled, not the backend");
+        Assert.AreEqual(0, state.InFlight);
     }
 
 

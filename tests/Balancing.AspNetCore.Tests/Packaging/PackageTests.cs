@@ -127,6 +127,19 @@ public sealed class PackageTests
     }
 
     [TestMethod]
+    [DataRow("Balancing.Core", "Balancing.Abstractions")]
+    [DataRow("Balancing.AspNetCore", "Balancing.Core")]
+    public void Pack_SiblingDependency_IsPinnedToTheSameVersion(string id, string sibling)
+    {
+        var metadata = ReadNuspecMetadata(id);
+
+        var dependency = metadata.Descendants().Single(e => e.Name.LocalName == "dependency" && e.Attribute("id")?.Value == sibling);
+
+        // The packages use each other's internals, so "this version or later" would be a lie.
+        Assert.AreEqual($"[{Version}]", dependency.Attribute("version")?.Value);
+    }
+
+    [TestMethod]
     public void Pack_EachSymbolPackage_CarriesThePdb()
     {
         foreach (var id in PackageIds)

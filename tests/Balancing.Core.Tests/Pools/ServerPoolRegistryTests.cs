@@ -405,8 +405,24 @@ public sealed class ServerPoolRegistryTests
 
         await balancer.ChangeAndWaitAsync(Settings.DefaultPool().With(Settings.BackendKey("api", "a1"), "http://a1.test"));
 
-        var record = balancer.Services.GetFakeLogCollector().GetSnapshot().Single(r => r.Id.Id == 1);
-        Assert.AreEqual("Load balancer configuration applied: 2 pools, 4 backends", record.Message);
+        var records = balancer.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Id == 1).ToList();
+        Assert.HasCount(2, records, "one line at start-up, one per applied change");
+        Assert.AreEqual("Load balancer configuration applied: 2 pools, 4 backends", records[1].Message);
+    }
+
+    [TestMethod]
+    public async Task Reload_SectionUnchanged_IsNotReapplied()
+    {
+        using var balancer = TestBalancer.Create(Settings.DefaultPool());
+        var registry = balancer.Registry;
+        var before = registry.Options;
+        var changes = 0;
+        registry.ConfigurationChanged += (_, _) => changes++;
+
+        balancer.Change(Settings.DefaultPool());
+
+        Assert.AreSame(before, registry.Options);
+        Assert.AreEqual(0, changes);
     }
 
     [TestMethod]
