@@ -54,7 +54,7 @@ internal sealed class HttpForwarder
 
         var aborted = context.RequestAborted;
         using var request = CreateRequest(context, pool, settings, out var content);
-        var result = await _sender.SendAsync(pool, request, new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
+        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
         {
@@ -75,13 +75,12 @@ internal sealed class HttpForwarder
         }
     }
 
-    private static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content)
+    internal static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content)
     {
         var incoming = context.Request;
         var request = new HttpRequestMessage
         {
             Method = HttpMethodCache.Get(incoming.Method),
-            RequestUri = new Uri(GetPathAndQuery(context), UriKind.Relative),
             Version = pool.RequestVersion,
             VersionPolicy = pool.Options.VersionPolicy,
         };

@@ -1,7 +1,7 @@
 namespace Balancing;
 
 /// <summary>
-/// The result of <see cref="BalancedSender.SendAsync"/>: the backend's response, or why there is none.
+/// The result of <see cref="BalancedSender.SendAsync(IServerPool, HttpRequestMessage, BalancingContext, CancellationToken)"/>: the backend's response, or why there is none.
 /// </summary>
 /// <remarks>
 /// When <see cref="Response"/> is set the caller owns it: it must dispose it and call <see cref="Complete"/>

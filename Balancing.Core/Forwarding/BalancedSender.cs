@@ -57,7 +57,7 @@ public sealed class BalancedSender
     /// <param name="context">What the strategy may know about the request.</param>
     /// <param name="cancellationToken">Cancels the exchange (for example when the client disconnects).</param>
     /// <returns>The response, or why there is none. Never throws for backend or network failures.</returns>
-    public async ValueTask<BalancedResponse> SendAsync(IServerPool pool, HttpRequestMessage request, BalancingContext context, CancellationToken cancellationToken)
+    public ValueTask<BalancedResponse> SendAsync(IServerPool pool, HttpRequestMessage request, BalancingContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentNullException.ThrowIfNull(request);
@@ -66,14 +66,22 @@ public sealed class BalancedSender
             throw new ArgumentException("The pool must come from the load balancer's IServerPoolRegistry.", nameof(pool));
         }
 
+        var pathAndQuery = request.RequestUri is { IsAbsoluteUri: false } relative ? relative.OriginalString : request.RequestUri?.PathAndQuery ?? "/";
+        return SendAsync(serverPool, request, pathAndQuery, context, cancellationToken);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> to a backend of <paramref name="serverPool"/>, at the backend's address followed by
+    /// <paramref name="pathAndQuery"/> (the forwarder passes the client's raw target, saving a parse of a relative URI).
+    /// </summary>
+    internal async ValueTask<BalancedResponse> SendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+    {
         var candidates = serverPool.AvailableBackends;
         var backend = candidates.IsEmpty ? null : serverPool.Strategy.Pick(candidates.AsSpan(), context);
         if (backend is null)
         {
             return new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero);
         }
-
-        var pathAndQuery = request.RequestUri is { IsAbsoluteUri: false } relative ? relative.OriginalString : request.RequestUri?.PathAndQuery ?? "/";
 
         // The path is appended to the backend's address as text, so it must start the path: "users/1" or
         // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.
