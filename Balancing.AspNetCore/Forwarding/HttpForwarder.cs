@@ -188,7 +188,8 @@ internal sealed class HttpForwarder
         return string.Concat(path.Length == 0 ? "/" : path, request.QueryString.ToUriComponent());
     }
 
-    private async Task<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response)
     {
         var outgoing = context.Response;
         outgoing.StatusCode = (int)response.StatusCode;
@@ -196,6 +197,15 @@ internal sealed class HttpForwarder
         CopyResponseHeaders(response.Content.Headers, outgoing.Headers);
 
         var backendOutcome = (int)response.StatusCode >= 500 ? BackendOutcome.FailureStatus : BackendOutcome.Success;
+        var declaredLength = response.Content.Headers.ContentLength;
+        if (declaredLength == 0 || HttpMethods.IsHead(context.Request.Method))
+        {
+            // Nothing to copy; the headers go out when the request completes.
+            return backendOutcome;
+        }
+
+        // A small answer with a declared length gets a small buffer: less memory touched per request.
+        var bufferSize = declaredLength is > 0 and < ResponseBufferSize ? (int)declaredLength.Value : ResponseBufferSize;
         var aborted = context.RequestAborted;
         Stream body;
         try
@@ -209,7 +219,8 @@ internal sealed class HttpForwarder
 
         await using (body.ConfigureAwait(false))
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(ResponseBufferSize);
+            var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+            var readSize = Math.Min(buffer.Length, ResponseBufferSize);
             try
             {
                 while (true)
@@ -217,7 +228,7 @@ internal sealed class HttpForwarder
                     int read;
                     try
                     {
-                        read = await body.ReadAsync(buffer.AsMemory(0, ResponseBufferSize), aborted).ConfigureAwait(false);
+                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), aborted).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {

@@ -18,6 +18,7 @@ public sealed class BalancedSender
 
     private readonly IHttpMessageHandlerFactory _handlerFactory;
     private readonly TimeProvider _timeProvider;
+    private readonly TimeoutSourcePool _timeoutSources;
     private HttpMessageInvoker? _invoker;
 
     /// <summary>Creates the sender.</summary>
@@ -29,6 +30,7 @@ public sealed class BalancedSender
         ArgumentNullException.ThrowIfNull(timeProvider);
         _handlerFactory = handlerFactory;
         _timeProvider = timeProvider;
+        _timeoutSources = new TimeoutSourcePool(timeProvider);
     }
 
     private HttpMessageInvoker Invoker
@@ -74,6 +76,7 @@ public sealed class BalancedSender
     /// Sends <paramref name="request"/> to a backend of <paramref name="serverPool"/>, at the backend's address followed by
     /// <paramref name="pathAndQuery"/> (the forwarder passes the client's raw target, saving a parse of a relative URI).
     /// </summary>
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<BalancedResponse> SendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
     {
         var candidates = serverPool.AvailableBackends;
@@ -90,9 +93,12 @@ public sealed class BalancedSender
             : new Uri(string.Concat(backend.AddressPrefix, "/", pathAndQuery), in ExactUri);
 
         var period = serverPool.Options.Timeout;
-        using var timeout = new CancellationTokenSource(period, _timeProvider);
-        using var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
         var tracking = request.Content as IActivityTrackingContent;
+
+        // A streamed body keeps a reference to its timeout source (it pushes it back as pieces move), so only
+        // body-less requests borrow a pooled one.
+        var timeout = tracking is null ? _timeoutSources.Rent(period) : new CancellationTokenSource(period, _timeProvider);
+        var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
         tracking?.TrackActivity(timeout, period);
         var start = _timeProvider.GetTimestamp();
         backend.RequestStarted();
@@ -117,7 +123,16 @@ public sealed class BalancedSender
         }
         finally
         {
-            tracking?.TrackActivity(null, period);
+            link.Dispose();
+            if (tracking is null)
+            {
+                _timeoutSources.Return(timeout);
+            }
+            else
+            {
+                tracking.TrackActivity(null, period);
+                timeout.Dispose();
+            }
         }
     }
 
