@@ -88,7 +88,7 @@ internal sealed class HttpForwarder
         content = null;
         if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (incoming.ContentLength > 0))
         {
-            content = new StreamingRequestContent(incoming.BodyReader, context.RequestAborted);
+            content = new StreamingRequestContent(incoming.Body, context.RequestAborted);
             request.Content = content;
         }
 

@@ -1,22 +1,23 @@
-using System.IO.Pipelines;
+using System.Buffers;
 using System.Net;
 
 namespace Balancing.AspNetCore.Forwarding;
 
 /// <summary>
-/// Streams the client's request body to the backend as it arrives, straight from the server's receive buffers; nothing is
+/// Streams the client's request body to the backend as it arrives, through one pooled buffer; nothing is
 /// held whole. A failure to read from the client is reported as <see cref="RequestBodyReadException"/>
 /// so it is blamed on the client, not the backend.
 /// </summary>
 internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwarding.IActivityTrackingContent
 {
-    private readonly PipeReader _source;
+    private const int BufferSize = 64 * 1024;
+    private readonly Stream _source;
     private readonly CancellationToken _clientAborted;
     private int _started;
     private CancellationTokenSource? _activityTimeout;
     private TimeSpan _activityPeriod;
 
-    public StreamingRequestContent(PipeReader source, CancellationToken clientAborted)
+    public StreamingRequestContent(Stream source, CancellationToken clientAborted)
     {
         _source = source;
         _clientAborted = clientAborted;
@@ -47,49 +48,41 @@ internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwardin
             throw new InvalidOperationException("The request body was already sent and cannot be replayed.");
         }
 
-        // The body is written to the backend straight from the server's receive buffers: no copy of our own,
-        // no buffer to rent, whatever the body's size.
         var readToken = GetReadToken(cancellationToken);
-        while (true)
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+        try
         {
-            ReadResult result;
-            try
+            while (true)
             {
-                result = await _source.ReadAsync(readToken).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Reads run under the activity timeout and the client's abort only, so whatever ends one is the
-                // client's doing: it went away, sent a bad body, or stalled while the backend waited.
-                ReadFailure = ex;
-                throw new RequestBodyReadException("Reading the request body from the client failed.", ex);
-            }
-
-            var buffer = result.Buffer;
-            try
-            {
-                if (!buffer.IsEmpty)
+                int read;
+                try
                 {
-                    // A piece arrived from the client: the exchange is making progress.
-                    ReportActivity();
-                    foreach (var segment in buffer)
-                    {
-                        await stream.WriteAsync(segment, cancellationToken).ConfigureAwait(false);
-                    }
-
-                    // Flush each piece so that streaming protocols (server-sent uploads, gRPC) make progress.
-                    await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                    read = await _source.ReadAsync(buffer.AsMemory(0, BufferSize), readToken).ConfigureAwait(false);
                 }
-            }
-            finally
-            {
-                _source.AdvanceTo(buffer.End);
-            }
+                catch (Exception ex)
+                {
+                    // Reads run under the activity timeout and the client's abort only, so whatever ends one is the
+                    // client's doing: it went away, sent a bad body, or stalled while the backend waited.
+                    ReadFailure = ex;
+                    throw new RequestBodyReadException("Reading the request body from the client failed.", ex);
+                }
 
-            if (result.IsCompleted || result.IsCanceled)
-            {
-                break;
+                if (read == 0)
+                {
+                    break;
+                }
+
+                // A piece arrived from the client: the exchange is making progress.
+                ReportActivity();
+                await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+
+                // Flush each piece so that streaming protocols (server-sent uploads, gRPC) make progress.
+                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
