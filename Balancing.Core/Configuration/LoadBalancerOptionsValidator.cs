@@ -120,6 +120,8 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.0, 1.1, 2 (or 2.0), 3 (or 3.0).");
         }
 
+        ValidateRetry(pool.Retry, $"{path}:Retry", errors);
+
         if (!Enum.IsDefined(pool.VersionPolicy))
         {
             errors.Add($"{path}:VersionPolicy: '{pool.VersionPolicy}' is not one of {string.Join(", ", Enum.GetNames<HttpVersionPolicy>())}.");
@@ -142,6 +144,67 @@ internal sealed class LoadBalancerOptionsValidator
                 errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
             }
         }
+    }
+
+    private static void ValidateRetry(RetryOptions retry, string path, List<string> errors)
+    {
+        if (retry.MaxAttempts is < 1 or > 10)
+        {
+            errors.Add($"{path}:MaxAttempts: must be from 1 (no retry) to 10, not {retry.MaxAttempts}.");
+        }
+
+        if (retry.Delay < TimeSpan.Zero || retry.Delay > MaxTimeout)
+        {
+            errors.Add($"{path}:Delay: must be zero or a positive duration, not {retry.Delay}.");
+        }
+
+        if (retry.MaxDelay < retry.Delay)
+        {
+            errors.Add($"{path}:MaxDelay: must be at least Delay ({retry.Delay}), not {retry.MaxDelay}.");
+        }
+
+        if (retry.TotalTimeout is { } total)
+        {
+            RequirePositive(total, $"{path}:TotalTimeout", errors);
+        }
+
+        if (!TryParseStatusCodes(retry.RetryOnStatusCodes, out _))
+        {
+            errors.Add($"{path}:RetryOnStatusCodes: '{retry.RetryOnStatusCodes}' is not a comma-separated list of status codes (100-599), for example 502,503,504.");
+        }
+
+        if (double.IsNaN(retry.BudgetRatio) || retry.BudgetRatio is < 0 or > 1)
+        {
+            errors.Add($"{path}:BudgetRatio: must be from 0 to 1, not {retry.BudgetRatio}.");
+        }
+
+        if (retry.MinRetryConcurrency < 0)
+        {
+            errors.Add($"{path}:MinRetryConcurrency: must be 0 or more, not {retry.MinRetryConcurrency}.");
+        }
+    }
+
+    /// <summary>Parses a comma-separated list of status codes; empty means none.</summary>
+    public static bool TryParseStatusCodes(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HashSet<int>? codes)
+    {
+        codes = [];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true;
+        }
+
+        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code) || code is < 100 or > 599)
+            {
+                codes = null;
+                return false;
+            }
+
+            codes.Add(code);
+        }
+
+        return true;
     }
 
     public static bool TryParseHttpVersion(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Version? version)

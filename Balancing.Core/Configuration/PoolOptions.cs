@@ -19,6 +19,9 @@ public sealed class PoolOptions
     /// <value>The default is 100 seconds (the same as <c>HttpClient.Timeout</c> and YARP's activity timeout).</value>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(100);
 
+    /// <summary>Gets the failover settings: which failed attempts are retried on another backend, and how often.</summary>
+    public RetryOptions Retry { get; } = new();
+
     /// <summary>Gets or sets the HTTP version requested from backends: <c>1.1</c>, <c>2</c> or <c>3</c>.</summary>
     /// <value>
     /// The default is <c>2</c> with <see cref="VersionPolicy"/> <see cref="HttpVersionPolicy.RequestVersionOrLower"/>, as YARP does:

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Http;
 using Balancing.Forwarding;
+using Polly;
+using Polly.Timeout;
 using Balancing.Pools;
 using Microsoft.Extensions.Http;
 
@@ -76,16 +78,118 @@ public sealed class BalancedSender
     /// Sends <paramref name="request"/> to a backend of <paramref name="serverPool"/>, at the backend's address followed by
     /// <paramref name="pathAndQuery"/> (the forwarder passes the client's raw target, saving a parse of a relative URI).
     /// </summary>
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<BalancedResponse> SendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
     {
-        var candidates = serverPool.AvailableBackends;
-        var backend = candidates.IsEmpty ? null : serverPool.Strategy.Pick(candidates.AsSpan(), context);
-        if (backend is null)
+        var policy = serverPool.Retry;
+        if (policy is null)
         {
-            return new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero);
+            var backend = Pick(serverPool, context, tried: null);
+            return backend is null
+                ? new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero)
+                : await SendAttemptAsync(serverPool, request, pathAndQuery, backend, cancellationToken, cancellationToken).ConfigureAwait(false);
         }
 
+        var state = new AttemptState(this, serverPool, policy, request, pathAndQuery, context, cancellationToken);
+        var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+        resilience.Properties.Set(RetryPolicy.StateKey, state);
+        serverPool.RequestStarted();
+        var start = _timeProvider.GetTimestamp();
+        try
+        {
+            var outcome = await policy.Pipeline.ExecuteOutcomeAsync(
+                static async (context, state) => Outcome.FromResult(await state.Sender.AttemptAsync(state, context.CancellationToken).ConfigureAwait(false)),
+                resilience,
+                state).ConfigureAwait(false);
+
+            if (outcome.Exception is TimeoutRejectedException timedOut)
+            {
+                // The pool's TotalTimeout ran out between attempts.
+                return new BalancedResponse(null, state.LastBackend, ForwardError.ResponseTimeout, timedOut, _timeProvider.GetElapsedTime(start));
+            }
+
+            outcome.ThrowIfException();
+            return outcome.Result;
+        }
+        finally
+        {
+            serverPool.RequestEnded(state.HoldsRetryBudget);
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    /// <summary>One attempt: a backend not tried yet (when one exists), a fresh message after the first attempt.</summary>
+    internal async ValueTask<BalancedResponse> AttemptAsync(AttemptState state, CancellationToken attemptToken)
+    {
+        var backend = Pick(state.Pool, state.Context, state.Tried);
+        if (backend is null)
+        {
+            return new BalancedResponse(null, state.LastBackend, ForwardError.NoAvailableBackend, null, TimeSpan.Zero);
+        }
+
+        // A message can be sent once; a retry sends a copy that shares the (replayable) content.
+        var message = state.Attempts == 0 ? state.Request : CopyForRetry(state.Request);
+        state.Attempts++;
+        state.Tried.Add(backend);
+        return await SendAttemptAsync(state.Pool, message, state.PathAndQuery, backend, attemptToken, state.CallerToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Lets the strategy choose among the available backends, leaving out those already tried when others remain.</summary>
+    private static BackendState? Pick(ServerPool pool, BalancingContext context, List<BackendState>? tried)
+    {
+        var candidates = pool.AvailableBackends;
+        if (candidates.IsEmpty)
+        {
+            return null;
+        }
+
+        if (tried is null || tried.Count == 0)
+        {
+            return pool.Strategy.Pick(candidates.AsSpan(), context);
+        }
+
+        var rented = System.Buffers.ArrayPool<BackendState>.Shared.Rent(candidates.Length);
+        try
+        {
+            var count = 0;
+            foreach (var candidate in candidates)
+            {
+                if (!tried.Contains(candidate))
+                {
+                    rented[count++] = candidate;
+                }
+            }
+
+            // Every available backend was tried already: going round again beats refusing the request.
+            return count == 0
+                ? pool.Strategy.Pick(candidates.AsSpan(), context)
+                : pool.Strategy.Pick(rented.AsSpan(0, count), context);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<BackendState>.Shared.Return(rented, clearArray: true);
+        }
+    }
+
+    private static HttpRequestMessage CopyForRetry(HttpRequestMessage original)
+    {
+        var copy = new HttpRequestMessage(original.Method, (Uri?)null)
+        {
+            Version = original.Version,
+            VersionPolicy = original.VersionPolicy,
+            Content = original.Content,
+        };
+
+        foreach (var header in original.Headers.NonValidated)
+        {
+            copy.Headers.TryAddWithoutValidation(header.Key, header.Value);
+        }
+
+        return copy;
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    {
         // The path is appended to the backend's address as text, so it must start the path: "users/1" or
         // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.
         request.RequestUri = pathAndQuery.Length > 0 && (pathAndQuery[0] == '/' || pathAndQuery[0] == '?')
@@ -111,7 +215,7 @@ public sealed class BalancedSender
         {
             var error = tracking?.ReadFailed == true
                 ? ForwardError.RequestBodyFailed
-                : Classify(ex, cancellationToken.IsCancellationRequested, timeout.IsCancellationRequested);
+                : Classify(ex, callerToken.IsCancellationRequested, timeout.IsCancellationRequested);
             backend.RequestCompleted(ToOutcome(error));
             return new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
         }

@@ -15,6 +15,8 @@ internal sealed class ServerPool : IServerPool
     private volatile BackendState[] _available = [];
     private volatile ILoadStrategy _strategy;
     private volatile PoolOptions _options;
+    private int _requestsInFlight;
+    private int _retriesInFlight;
 
     public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider)
     {
@@ -31,6 +33,32 @@ internal sealed class ServerPool : IServerPool
 
     /// <summary>Gets the HTTP version requested from backends, parsed from <see cref="PoolOptions.HttpVersion"/>.</summary>
     public Version RequestVersion { get; private set; } = System.Net.HttpVersion.Version20;
+
+    /// <summary>Gets the failover policy, or <see langword="null"/> when the pool does not retry.</summary>
+    public Forwarding.RetryPolicy? Retry { get; private set; }
+
+    /// <summary>Gets the number of requests in flight through the pool (each counted once, whatever its attempts).</summary>
+    public int RequestsInFlight => Volatile.Read(ref _requestsInFlight);
+
+    /// <summary>Gets the number of those requests that are on a retry.</summary>
+    public int RetriesInFlight => Volatile.Read(ref _retriesInFlight);
+
+    public void RequestStarted() => Interlocked.Increment(ref _requestsInFlight);
+
+    public void RequestEnded(bool heldRetry)
+    {
+        Interlocked.Decrement(ref _requestsInFlight);
+        if (heldRetry)
+        {
+            Interlocked.Decrement(ref _retriesInFlight);
+        }
+    }
+
+    public void RetryStarted() => Interlocked.Increment(ref _retriesInFlight);
+
+    /// <summary>Envoy's retry budget: retries in flight stay under a share of the requests in flight, with a floor.</summary>
+    public bool HasRetryBudget(Forwarding.RetryPolicy policy)
+        => RetriesInFlight < Math.Max(policy.MinRetryConcurrency, policy.BudgetRatio * RequestsInFlight);
 
     /// <summary>Gets the pool's settings as of the last applied configuration.</summary>
     public PoolOptions Options => _options;
@@ -93,6 +121,7 @@ internal sealed class ServerPool : IServerPool
             RequestVersion = Configuration.LoadBalancerOptionsValidator.TryParseHttpVersion(options.HttpVersion, out var version)
                 ? version
                 : System.Net.HttpVersion.Version20;
+            Retry = Forwarding.RetryPolicy.Create(options.Retry, _timeProvider);
             _options = options;
             if (strategy is not null)
             {

@@ -63,6 +63,7 @@ public sealed class ErrorMappingTests
         });
         var settings = BalancerHost.PoolSettings(backend);
         settings["LoadBalancer:Pools:default:Timeout"] = "00:00:30";
+        settings["LoadBalancer:Pools:default:Retry:Enabled"] = "false";
         await using var balancer = await BalancerHost.StartAsync(settings, configureServices: s => s.AddSingleton<TimeProvider>(clock));
 
         var pending = balancer.Client.GetAsync("/");
@@ -175,11 +176,12 @@ public sealed class ErrorMappingTests
     }
 
     [TestMethod]
-    public async Task OneBackendDown_TheOtherKeepsServing()
+    public async Task OneBackendDown_RetriesDisabled_HalfTheRequestsFail()
     {
         await using var healthy = await TestBackend.StartAsync("ok");
         var settings = BalancerHost.PoolSettings(healthy);
         settings["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{GetClosedPort()}";
+        settings["LoadBalancer:Pools:default:Retry:Enabled"] = "false";
         await using var balancer = await BalancerHost.StartAsync(settings);
 
         var statuses = new List<HttpStatusCode>();

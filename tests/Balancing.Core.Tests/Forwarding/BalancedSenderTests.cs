@@ -238,7 +238,8 @@ public sealed class BalancedSenderTests
     public async Task SendAsync_ConnectionError_RecordsFailureAndReleasesInFlight()
     {
         var refused = new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused");
-        using var balancer = TestBalancer.CreateWithHandler(Settings.Pool("default", ("b1", "http://b1.test")), FakeHttpHandler.Throwing(refused));
+        using var balancer = TestBalancer.CreateWithHandler(
+            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Retry:Enabled", "false"), FakeHttpHandler.Throwing(refused));
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/", UriKind.Relative));
 
         await balancer.Sender.SendAsync(balancer.Pool(), request, new BalancingContext(null), CancellationToken.None);
@@ -284,7 +285,8 @@ public sealed class BalancedSenderTests
         var clock = new FakeTimeProvider();
         var handler = FakeHttpHandler.WaitingForCancellation();
         using var balancer = TestBalancer.CreateWithHandler(
-            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05"), handler, clock);
+            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05")
+                .With("LoadBalancer:Pools:default:Retry:Enabled", "false"), handler, clock);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/slow", UriKind.Relative));
 
         var sending = balancer.Sender.SendAsync(balancer.Pool(), request, new BalancingContext(null), CancellationToken.None).AsTask();
@@ -301,7 +303,8 @@ public sealed class BalancedSenderTests
         var clock = new FakeTimeProvider();
         var handler = FakeHttpHandler.WaitingForCancellation();
         using var balancer = TestBalancer.CreateWithHandler(
-            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05"), handler, clock);
+            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05")
+                .With("LoadBalancer:Pools:default:Retry:Enabled", "false"), handler, clock);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/slow", UriKind.Relative));
 
         var sending = balancer.Sender.SendAsync(balancer.Pool(), request, new BalancingContext(null), CancellationToken.None).AsTask();
@@ -319,7 +322,8 @@ public sealed class BalancedSenderTests
         var clock = new FakeTimeProvider();
         var handler = FakeHttpHandler.WaitingForCancellation();
         using var balancer = TestBalancer.CreateWithHandler(
-            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05"), handler, clock);
+            Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:Timeout", "00:00:05")
+                .With("LoadBalancer:Pools:default:Retry:Enabled", "false"), handler, clock);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/slow", UriKind.Relative));
         using var caller = new CancellationTokenSource();
 
