@@ -18,6 +18,9 @@ public sealed class BackendState
     private int _lastOutcome;
     private int _health;
     private int _weight;
+    private int _ejected;
+    private int _breakerState;
+    private int _ejectionCount;
 
     /// <summary>Creates the state of a backend.</summary>
     /// <param name="id">The backend's name, unique within its pool.</param>
@@ -84,7 +87,47 @@ public sealed class BackendState
     public DateTimeOffset? HealthChangedAt { get; private set; }
 
     /// <summary>Gets a value indicating whether the backend may receive new requests (not unhealthy, weight above 0).</summary>
-    public bool IsAvailable => Health != BackendHealth.Unhealthy && Weight > 0;
+    public bool IsAvailable => Health != BackendHealth.Unhealthy && Weight > 0 && !IsEjected;
+
+    /// <summary>Gets a value indicating whether passive health (the circuit breaker) has ejected the backend.</summary>
+    public bool IsEjected => Volatile.Read(ref _ejected) != 0;
+
+    /// <summary>Gets the state of the backend's circuit breaker.</summary>
+    public BreakerState BreakerState => (BreakerState)Volatile.Read(ref _breakerState);
+
+    /// <summary>Gets how many times the backend has been ejected since it joined the pool.</summary>
+    public int EjectionCount => Volatile.Read(ref _ejectionCount);
+
+    /// <summary>Gets when the current ejection ends, or <see langword="null"/> when the backend is not ejected.</summary>
+    public DateTimeOffset? EjectedUntil { get; private set; }
+
+    /// <summary>Raised after <see cref="IsEjected"/> changed, on the thread that changed it.</summary>
+    public event EventHandler? EjectionChanged;
+
+    /// <summary>Ejects the backend until <paramref name="until"/>: it receives no new traffic meanwhile.</summary>
+    /// <param name="until">When the break ends and a trial request is admitted.</param>
+    public void Eject(DateTimeOffset until)
+    {
+        EjectedUntil = until;
+        Interlocked.Increment(ref _ejectionCount);
+        Volatile.Write(ref _breakerState, (int)BreakerState.Open);
+        if (Interlocked.Exchange(ref _ejected, 1) == 0)
+        {
+            EjectionChanged?.Invoke(this, EventArgs.Empty);
+        }
+    }
+
+    /// <summary>Lets traffic reach the backend again, as a trial (<see cref="BreakerState.HalfOpen"/>) or for good.</summary>
+    /// <param name="state">The breaker state after readmission.</param>
+    public void Readmit(BreakerState state)
+    {
+        EjectedUntil = null;
+        Volatile.Write(ref _breakerState, (int)state);
+        if (Interlocked.Exchange(ref _ejected, 0) == 1)
+        {
+            EjectionChanged?.Invoke(this, EventArgs.Empty);
+        }
+    }
 
     /// <summary>Raised after <see cref="Health"/> changed. Handlers run on the thread that made the change.</summary>
     public event EventHandler<BackendHealthChangedEventArgs>? HealthChanged;

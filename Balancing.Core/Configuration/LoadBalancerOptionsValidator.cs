@@ -121,6 +121,7 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         ValidateRetry(pool.Retry, $"{path}:Retry", errors);
+        ValidatePassive(pool.HealthCheck.Passive, $"{path}:HealthCheck:Passive", errors);
 
         if (!Enum.IsDefined(pool.VersionPolicy))
         {
@@ -143,6 +144,49 @@ internal sealed class LoadBalancerOptionsValidator
             {
                 errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
             }
+        }
+    }
+
+    private static void ValidatePassive(PassiveHealthCheckOptions passive, string path, List<string> errors)
+    {
+        if (passive.ConsecutiveFailures < 2)
+        {
+            errors.Add($"{path}:ConsecutiveFailures: must be at least 2, not {passive.ConsecutiveFailures}.");
+        }
+
+        if (double.IsNaN(passive.FailureRatio) || passive.FailureRatio is <= 0 or > 1)
+        {
+            errors.Add($"{path}:FailureRatio: must be above 0 and at most 1, not {passive.FailureRatio}.");
+        }
+
+        if (passive.MinimumThroughput < 2)
+        {
+            errors.Add($"{path}:MinimumThroughput: must be at least 2, not {passive.MinimumThroughput}.");
+        }
+
+        if (passive.SamplingDuration < TimeSpan.FromMilliseconds(500) || passive.SamplingDuration > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{path}:SamplingDuration: must be from 00:00:00.5 to 1.00:00:00, not {passive.SamplingDuration}.");
+        }
+
+        if (passive.BaseEjectionTime < TimeSpan.FromMilliseconds(500) || passive.BaseEjectionTime > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{path}:BaseEjectionTime: must be from 00:00:00.5 to 1.00:00:00, not {passive.BaseEjectionTime}.");
+        }
+
+        if (passive.MaxEjectionTime < passive.BaseEjectionTime || passive.MaxEjectionTime > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{path}:MaxEjectionTime: must be from BaseEjectionTime ({passive.BaseEjectionTime}) to 1.00:00:00, not {passive.MaxEjectionTime}.");
+        }
+
+        if (passive.MaxEjectionPercent is < 0 or > 100)
+        {
+            errors.Add($"{path}:MaxEjectionPercent: must be from 0 to 100, not {passive.MaxEjectionPercent}.");
+        }
+
+        if (!TryParseStatusCodes(passive.FailureStatusCodes, out _))
+        {
+            errors.Add($"{path}:FailureStatusCodes: '{passive.FailureStatusCodes}' is not a list of status codes and ranges such as 500-599 or 502,503.");
         }
     }
 
@@ -184,7 +228,7 @@ internal sealed class LoadBalancerOptionsValidator
         }
     }
 
-    /// <summary>Parses a comma-separated list of status codes; empty means none.</summary>
+    /// <summary>Parses a comma-separated list of status codes and ranges (<c>500-599,429</c>); empty means none.</summary>
     public static bool TryParseStatusCodes(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HashSet<int>? codes)
     {
         codes = [];
@@ -195,17 +239,26 @@ internal sealed class LoadBalancerOptionsValidator
 
         foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
-            if (!int.TryParse(part, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var code) || code is < 100 or > 599)
+            var dash = part.IndexOf('-', StringComparison.Ordinal);
+            var low = dash < 0 ? part : part[..dash].Trim();
+            var high = dash < 0 ? part : part[(dash + 1)..].Trim();
+            if (!TryParseCode(low, out var from) || !TryParseCode(high, out var to) || to < from)
             {
                 codes = null;
                 return false;
             }
 
-            codes.Add(code);
+            for (var code = from; code <= to; code++)
+            {
+                codes.Add(code);
+            }
         }
 
         return true;
     }
+
+    private static bool TryParseCode(string text, out int code)
+        => int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out code) && code is >= 100 and <= 599;
 
     public static bool TryParseHttpVersion(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Version? version)
     {

@@ -187,8 +187,43 @@ public sealed class BalancedSender
         return copy;
     }
 
+    /// <summary>Sends one attempt, through the backend's circuit breaker when passive health is on.</summary>
+    private ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    {
+        var breaker = serverPool.GetBreaker(backend);
+        return breaker is null
+            ? SendToBackendAsync(serverPool, request, pathAndQuery, backend, cancellationToken, callerToken)
+            : SendThroughBreakerAsync(breaker, serverPool, request, pathAndQuery, backend, cancellationToken, callerToken);
+    }
+
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    private async ValueTask<BalancedResponse> SendThroughBreakerAsync(Passive.BackendBreaker breaker, ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    {
+        var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+        try
+        {
+            var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
+                static async (_, s) => Outcome.FromResult(await s.Sender.SendToBackendAsync(s.Pool, s.Request, s.Path, s.Backend, s.Token, s.Caller).ConfigureAwait(false)),
+                resilience,
+                (Sender: this, Pool: serverPool, Request: request, Path: pathAndQuery, Backend: backend, Token: cancellationToken, Caller: callerToken)).ConfigureAwait(false);
+
+            if (outcome.Exception is Polly.CircuitBreaker.BrokenCircuitException broken)
+            {
+                // The breaker refused before anything was sent: as safe to retry elsewhere as a refused connection.
+                return new BalancedResponse(null, backend, ForwardError.ConnectFailed, broken, TimeSpan.Zero);
+            }
+
+            outcome.ThrowIfException();
+            return outcome.Result;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<BalancedResponse> SendToBackendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
     {
         // The path is appended to the backend's address as text, so it must start the path: "users/1" or
         // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.

@@ -15,11 +15,15 @@ internal sealed class ServerPool : IServerPool
     private volatile BackendState[] _available = [];
     private volatile ILoadStrategy _strategy;
     private volatile PoolOptions _options;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
+    private volatile System.Collections.Frozen.FrozenDictionary<BackendState, Passive.BackendBreaker> _breakers =
+        System.Collections.Frozen.FrozenDictionary<BackendState, Passive.BackendBreaker>.Empty;
     private int _requestsInFlight;
     private int _retriesInFlight;
 
-    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider)
+    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
+        _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Name = name;
         _strategy = strategy;
         _options = options;
@@ -55,6 +59,56 @@ internal sealed class ServerPool : IServerPool
     }
 
     public void RetryStarted() => Interlocked.Increment(ref _retriesInFlight);
+
+    /// <summary>Gets a backend's circuit breaker, or <see langword="null"/> when passive health is off.</summary>
+    public Passive.BackendBreaker? GetBreaker(BackendState backend) => _breakers.GetValueOrDefault(backend);
+
+    /// <summary>Keeps the breakers (and their counts) of surviving backends while the passive settings stay the same.</summary>
+    private void UpdateBreakers(BackendState[] backends, PassiveHealthCheckOptions passive)
+    {
+        var previous = _breakers;
+        var next = new Dictionary<BackendState, Passive.BackendBreaker>();
+        if (passive.Enabled)
+        {
+            var codes = Passive.PassiveHealth.FailureCodes(passive);
+            foreach (var backend in backends)
+            {
+                next[backend] = previous.TryGetValue(backend, out var existing) && Passive.PassiveHealth.SameSettings(existing.Options, passive)
+                    ? existing
+                    : new Passive.BackendBreaker(backend, this, passive, codes, _timeProvider, _logger);
+            }
+        }
+
+        foreach (var (backend, breaker) in previous)
+        {
+            if (!next.TryGetValue(backend, out var kept) || !ReferenceEquals(kept, breaker))
+            {
+                breaker.Dispose();
+                if (!next.ContainsKey(backend) && backend.IsEjected)
+                {
+                    backend.Readmit(BreakerState.Closed);
+                }
+            }
+        }
+
+        _breakers = next.ToFrozenDictionary();
+    }
+
+    /// <summary>Envoy's rule: at most a share of the pool may be ejected at once, but one backend always may.</summary>
+    public bool CanEject(int maxEjectionPercent)
+    {
+        var all = _backends;
+        var ejected = 0;
+        foreach (var backend in all)
+        {
+            if (backend.IsEjected)
+            {
+                ejected++;
+            }
+        }
+
+        return ejected < Math.Max(1, all.Length * maxEjectionPercent / 100);
+    }
 
     /// <summary>Envoy's retry budget: retries in flight stay under a share of the requests in flight, with a floor.</summary>
     public bool HasRetryBudget(Forwarding.RetryPolicy policy)
@@ -106,6 +160,7 @@ internal sealed class ServerPool : IServerPool
                 {
                     var created = new BackendState(id, address, backendOptions.Weight);
                     created.HealthChanged += OnBackendHealthChanged;
+                    created.EjectionChanged += OnBackendEjectionChanged;
                     next[i++] = created;
                 }
             }
@@ -115,6 +170,7 @@ internal sealed class ServerPool : IServerPool
                 if (Array.IndexOf(next, old) < 0)
                 {
                     old.HealthChanged -= OnBackendHealthChanged;
+                    old.EjectionChanged -= OnBackendEjectionChanged;
                 }
             }
 
@@ -129,12 +185,21 @@ internal sealed class ServerPool : IServerPool
             }
 
             _backends = next;
+            UpdateBreakers(next, Passive.PassiveHealth.OptionsOf(options));
             RefreshAvailable();
         }
     }
 
     /// <summary>Gets the current time, for health-change timestamps.</summary>
     public DateTimeOffset Now => _timeProvider.GetUtcNow();
+
+    private void OnBackendEjectionChanged(object? sender, EventArgs e)
+    {
+        lock (_writeLock)
+        {
+            RefreshAvailable();
+        }
+    }
 
     private void OnBackendHealthChanged(object? sender, BackendHealthChangedEventArgs e)
     {

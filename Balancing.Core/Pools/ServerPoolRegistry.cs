@@ -264,7 +264,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             }
             else
             {
-                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider);
+                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger);
             }
 
             next[name] = pool;

@@ -1,0 +1,24 @@
+using Balancing.Configuration;
+
+namespace Balancing.Passive;
+
+/// <summary>Helpers shared by the pools and their breakers.</summary>
+internal static class PassiveHealth
+{
+    /// <summary>Where a pool's passive-health settings live.</summary>
+    public static PassiveHealthCheckOptions OptionsOf(PoolOptions pool) => pool.HealthCheck.Passive;
+
+    public static HashSet<int> FailureCodes(PassiveHealthCheckOptions options)
+        => LoadBalancerOptionsValidator.TryParseStatusCodes(options.FailureStatusCodes, out var codes) ? codes : [];
+
+    public static bool SameSettings(PassiveHealthCheckOptions a, PassiveHealthCheckOptions b)
+        => a.Enabled == b.Enabled
+        && a.ConsecutiveFailures == b.ConsecutiveFailures
+        && a.FailureRatio.Equals(b.FailureRatio)
+        && a.MinimumThroughput == b.MinimumThroughput
+        && a.SamplingDuration == b.SamplingDuration
+        && a.BaseEjectionTime == b.BaseEjectionTime
+        && a.MaxEjectionTime == b.MaxEjectionTime
+        && a.MaxEjectionPercent == b.MaxEjectionPercent
+        && string.Equals(a.FailureStatusCodes, b.FailureStatusCodes, StringComparison.Ordinal);
+}
