@@ -21,6 +21,7 @@ public sealed class BackendState
     private int _ejected;
     private int _breakerState;
     private int _ejectionCount;
+    private ProbeRecord? _probe;
 
     /// <summary>Creates the state of a backend.</summary>
     /// <param name="id">The backend's name, unique within its pool.</param>
@@ -179,6 +180,58 @@ public sealed class BackendState
         return true;
     }
 
+    // ---- Active health checks: the last probe and the run of equal results, published as one immutable record. ----
+
+    /// <summary>Gets the result of the most recent health probe, or <see langword="null"/> if none was recorded.</summary>
+    public ProbeResult? LastProbe => Volatile.Read(ref _probe)?.Result;
+
+    /// <summary>Gets how long the most recent health probe took, or <see langword="null"/> if none was recorded.</summary>
+    public TimeSpan? LastProbeLatency => Volatile.Read(ref _probe)?.Latency;
+
+    /// <summary>Gets when the most recent health probe ended, or <see langword="null"/> if none was recorded.</summary>
+    public DateTimeOffset? LastProbeAt => Volatile.Read(ref _probe)?.At;
+
+    /// <summary>Gets the number of health probes in a row, up to the most recent, that the backend passed.</summary>
+    public int ConsecutiveProbePasses => Volatile.Read(ref _probe)?.Passes ?? 0;
+
+    /// <summary>Gets the number of health probes in a row, up to the most recent, that the backend failed.</summary>
+    public int ConsecutiveProbeFailures => Volatile.Read(ref _probe)?.Failures ?? 0;
+
+    /// <summary>
+    /// Records the result of a health probe: updates <see cref="LastProbe"/>, <see cref="LastProbeLatency"/>,
+    /// <see cref="LastProbeAt"/> and the consecutive counters (a pass resets the failures, a failure the passes).
+    /// Does not change <see cref="Health"/>; the health checker decides that from the counters.
+    /// </summary>
+    /// <param name="result">The probe's result.</param>
+    /// <param name="latency">How long the probe took.</param>
+    /// <param name="timestamp">When the probe ended.</param>
+    /// <returns>The number of probes in a row, this one included, with the same verdict as <paramref name="result"/>.</returns>
+    public int RecordProbe(ProbeResult result, TimeSpan latency, DateTimeOffset timestamp)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(latency, TimeSpan.Zero);
+
+        // Lock-free: readers see either the previous record or the new one, never a mix of the two.
+        while (true)
+        {
+            var previous = Volatile.Read(ref _probe);
+            var next = result.IsHealthy
+                ? new ProbeRecord(result, latency, timestamp, (previous?.Passes ?? 0) + 1, 0)
+                : new ProbeRecord(result, latency, timestamp, 0, (previous?.Failures ?? 0) + 1);
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _probe, next, previous), previous))
+            {
+                return result.IsHealthy ? next.Passes : next.Failures;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Forgets every recorded probe: <see cref="LastProbe"/> and its companions become <see langword="null"/> and the
+    /// counters 0. Called when active health checks are turned off for the backend's pool.
+    /// </summary>
+    public void ClearProbes() => Volatile.Write(ref _probe, null);
+
     /// <inheritdoc/>
     public override string ToString() => $"{Id} ({Address})";
+
+    private sealed record ProbeRecord(ProbeResult Result, TimeSpan Latency, DateTimeOffset At, int Passes, int Failures);
 }

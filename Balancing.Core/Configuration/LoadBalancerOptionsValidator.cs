@@ -1,4 +1,5 @@
 using System.Net;
+using Balancing.Health;
 using Balancing.Strategies;
 
 namespace Balancing.Configuration;
@@ -11,10 +12,14 @@ namespace Balancing.Configuration;
 internal sealed class LoadBalancerOptionsValidator
 {
     private readonly LoadStrategyRegistry _strategies;
+    private readonly HealthProbeRegistry? _probes;
 
-    public LoadBalancerOptionsValidator(LoadStrategyRegistry strategies)
+    /// <param name="strategies">The strategies that may be chosen.</param>
+    /// <param name="probes">The health probes that may be chosen; <see langword="null"/> for the built-in ones only.</param>
+    public LoadBalancerOptionsValidator(LoadStrategyRegistry strategies, HealthProbeRegistry? probes = null)
     {
         _strategies = strategies;
+        _probes = probes;
     }
 
     public List<string> Validate(LoadBalancerOptions options, string sectionPath, IEnumerable<string> mountedPools)
@@ -127,6 +132,8 @@ internal sealed class LoadBalancerOptionsValidator
         {
             errors.Add($"{path}:VersionPolicy: '{pool.VersionPolicy}' is not one of {string.Join(", ", Enum.GetNames<HttpVersionPolicy>())}.");
         }
+
+        HealthCheckOptionsValidator.Validate(pool.HealthCheck, $"{path}:HealthCheck", _probes?.Names ?? HealthProbeRegistry.BuiltInNames, errors);
 
         foreach (var (backendName, backend) in pool.Backends)
         {

@@ -37,4 +37,8 @@ public sealed class PoolOptions
     /// <summary>Gets or sets a value indicating whether the client's <c>Host</c> header is sent to the backend instead of the backend's own.</summary>
     /// <value>The default is <see langword="false"/>: the backend sees its own host, as with NGINX's default <c>proxy_set_header Host $proxy_host</c>.</value>
     public bool PreserveHostHeader { get; set; }
+
+    /// <summary>Gets how the pool checks the health of its backends (see docs/HEALTH.md).</summary>
+    /// <value>The default is no health checks.</value>
+    public HealthCheckOptions HealthCheck { get; } = new();
 }

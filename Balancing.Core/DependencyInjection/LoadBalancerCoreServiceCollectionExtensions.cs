@@ -69,6 +69,7 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         services.TryAddSingleton<ServerPoolRegistry>();
         services.TryAddSingleton<IServerPoolRegistry>(static sp => sp.GetRequiredService<ServerPoolRegistry>());
         services.TryAddSingleton<BalancedSender>();
+        services.AddActiveHealthChecks();
 
         services.AddHttpClient(LoadBalancerDefaults.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(static sp => BackendHttpHandler.Create(sp.GetRequiredService<ServerPoolRegistry>().Options.Connections))

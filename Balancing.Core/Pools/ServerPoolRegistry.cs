@@ -42,7 +42,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _optionsFactory = optionsFactory;
         _source = source;
         _strategies = strategies;
-        _validator = new LoadBalancerOptionsValidator(strategies);
+        _validator = new LoadBalancerOptionsValidator(strategies, services.GetService(typeof(Health.HealthProbeRegistry)) as Health.HealthProbeRegistry);
         _services = services;
         _timeProvider = timeProvider;
         _logger = logger;
