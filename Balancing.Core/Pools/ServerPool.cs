@@ -91,7 +91,7 @@ internal sealed class ServerPool : IServerPool
             }
         }
 
-        _breakers = next.ToFrozenDictionary();
+        _breakers = System.Collections.Frozen.FrozenDictionary.ToFrozenDictionary(next);
     }
 
     /// <summary>Envoy's rule: at most a share of the pool may be ejected at once, but one backend always may.</summary>
