@@ -10,6 +10,29 @@ public sealed class HealthCheckOptions
     /// <summary>Gets the settings of passive health checks: circuit breakers fed by real traffic that eject failing backends.</summary>
     /// <value>The default is passive checks turned on with Envoy's outlier-detection defaults.</value>
     public PassiveHealthCheckOptions Passive { get; } = new();
+
+    /// <summary>
+    /// Gets or sets the share of the pool (backends with weight) that must be available; below it, <see cref="WhenTooFewHealthy"/> applies.
+    /// </summary>
+    /// <value>The default is 0.5, Envoy's panic threshold.</value>
+    public double PanicThreshold { get; set; } = 0.5;
+
+    /// <summary>Gets or sets what happens when fewer backends than <see cref="PanicThreshold"/> are available.</summary>
+    /// <value>
+    /// The default is <see cref="TooFewHealthyPolicy.SpreadOverAll"/> (Envoy's panic mode, YARP's HealthyOrPanic): when most
+    /// of a pool looks down, the health signal is more likely wrong than the backends, and refusing everyone helps nobody.
+    /// </value>
+    public TooFewHealthyPolicy WhenTooFewHealthy { get; set; } = TooFewHealthyPolicy.SpreadOverAll;
+}
+
+/// <summary>What a pool does when too few of its backends are available.</summary>
+public enum TooFewHealthyPolicy
+{
+    /// <summary>Panic: spread traffic over every backend with weight, healthy or not.</summary>
+    SpreadOverAll = 0,
+
+    /// <summary>Keep to the available backends; with none, answer 503 with <c>Retry-After</c>.</summary>
+    Reject = 1,
 }
 
 /// <summary>

@@ -127,6 +127,15 @@ internal sealed class LoadBalancerOptionsValidator
 
         ValidateRetry(pool.Retry, $"{path}:Retry", errors);
         ValidatePassive(pool.HealthCheck.Passive, $"{path}:HealthCheck:Passive", errors);
+        if (double.IsNaN(pool.HealthCheck.PanicThreshold) || pool.HealthCheck.PanicThreshold is < 0 or > 1)
+        {
+            errors.Add($"{path}:HealthCheck:PanicThreshold: must be from 0 (never panic) to 1, not {pool.HealthCheck.PanicThreshold}.");
+        }
+
+        if (!Enum.IsDefined(pool.HealthCheck.WhenTooFewHealthy))
+        {
+            errors.Add($"{path}:HealthCheck:WhenTooFewHealthy: '{pool.HealthCheck.WhenTooFewHealthy}' is not one of {string.Join(", ", Enum.GetNames<TooFewHealthyPolicy>())}.");
+        }
 
         if (!Enum.IsDefined(pool.VersionPolicy))
         {

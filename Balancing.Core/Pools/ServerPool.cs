@@ -213,8 +213,14 @@ internal sealed class ServerPool : IServerPool
     {
         var all = _backends;
         var count = 0;
+        var eligible = 0;
         foreach (var backend in all)
         {
+            if (backend.Weight > 0)
+            {
+                eligible++;
+            }
+
             if (backend.IsAvailable)
             {
                 count++;
@@ -223,15 +229,22 @@ internal sealed class ServerPool : IServerPool
 
         if (count == all.Length)
         {
+            IsPanicking = false;
             _available = all;
             return;
         }
 
-        var available = new BackendState[count];
+        // Panic (Envoy's rule): when fewer than the threshold's share of the pool is healthy, the health signal
+        // itself is more likely wrong than most backends dead, so traffic spreads over every backend with weight.
+        var health = _options.HealthCheck;
+        IsPanicking = health.WhenTooFewHealthy == TooFewHealthyPolicy.SpreadOverAll
+            && eligible > 0
+            && count < health.PanicThreshold * eligible;
+        var available = new BackendState[IsPanicking ? eligible : count];
         var i = 0;
         foreach (var backend in all)
         {
-            if (backend.IsAvailable)
+            if (IsPanicking ? backend.Weight > 0 : backend.IsAvailable)
             {
                 available[i++] = backend;
             }
@@ -239,4 +252,7 @@ internal sealed class ServerPool : IServerPool
 
         _available = available;
     }
+
+    /// <summary>Gets a value indicating whether the pool is in panic: too few healthy backends, traffic spread over all.</summary>
+    public bool IsPanicking { get; private set; }
 }

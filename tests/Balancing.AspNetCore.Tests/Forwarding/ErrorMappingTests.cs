@@ -18,7 +18,9 @@ public sealed class ErrorMappingTests
     public async Task NoAvailableBackend_Answers503ProblemWithRetryAfter()
     {
         await using var backend = await TestBackend.StartAsync("b1");
-        await using var balancer = await BalancerHost.StartAsync(BalancerHost.PoolSettings(backend));
+        var settings = BalancerHost.PoolSettings(backend);
+        settings["LoadBalancer:Pools:default:HealthCheck:WhenTooFewHealthy"] = "Reject";
+        await using var balancer = await BalancerHost.StartAsync(settings);
         balancer.Registry.GetPool("default")!.Backends[0].SetHealth(BackendHealth.Unhealthy, "test", DateTimeOffset.UtcNow);
 
         using var response = await balancer.Client.GetAsync("/");
@@ -31,6 +33,28 @@ public sealed class ErrorMappingTests
         Assert.AreEqual("Service Unavailable", problem.RootElement.GetProperty("title").GetString());
         Assert.IsFalse(string.IsNullOrEmpty(problem.RootElement.GetProperty("traceId").GetString()));
         Assert.IsTrue(backend.Received.IsEmpty);
+    }
+
+    [TestMethod]
+    public async Task AllBackendsUnhealthy_PanicSpreadsOverThemByDefault()
+    {
+        await using var b1 = await TestBackend.StartAsync("b1");
+        await using var b2 = await TestBackend.StartAsync("b2");
+        await using var balancer = await BalancerHost.StartAsync(BalancerHost.PoolSettings(b1, b2));
+        var pool = balancer.Registry.GetPool("default")!;
+        foreach (var state in pool.Backends)
+        {
+            state.SetHealth(BackendHealth.Unhealthy, "test", DateTimeOffset.UtcNow);
+        }
+
+        using var first = await balancer.Client.GetAsync("/");
+        using var second = await balancer.Client.GetAsync("/");
+
+        Assert.IsTrue(pool.IsPanicking);
+        Assert.AreEqual(HttpStatusCode.OK, first.StatusCode);
+        Assert.AreEqual(HttpStatusCode.OK, second.StatusCode);
+        Assert.AreEqual(1, b1.Received.Count);
+        Assert.AreEqual(1, b2.Received.Count);
     }
 
     [TestMethod]

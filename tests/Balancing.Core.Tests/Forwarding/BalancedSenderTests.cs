@@ -252,7 +252,8 @@ public sealed class BalancedSenderTests
     public async Task SendAsync_NoAvailableBackend_ReturnsNoAvailableBackendWithoutCallingHandler()
     {
         var handler = new FakeHttpHandler();
-        using var balancer = TestBalancer.CreateWithHandler(Settings.DefaultPool(), handler);
+        using var balancer = TestBalancer.CreateWithHandler(
+            Settings.DefaultPool().With("LoadBalancer:Pools:default:HealthCheck:WhenTooFewHealthy", "Reject"), handler);
         var pool = balancer.Pool();
         foreach (var backend in pool.Backends)
         {

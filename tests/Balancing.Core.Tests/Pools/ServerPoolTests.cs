@@ -59,7 +59,23 @@ public sealed class ServerPoolTests
     }
 
     [TestMethod]
-    public void AvailableBackends_AllUnhealthy_IsEmpty()
+    public void AvailableBackends_AllUnhealthyWithRejectPolicy_IsEmpty()
+    {
+        var options = Options(("b1", "http://b1.test"), ("b2", "http://b2.test"));
+        options.HealthCheck.WhenTooFewHealthy = TooFewHealthyPolicy.Reject;
+        var pool = CreatePool(options);
+
+        foreach (var backend in pool.Backends)
+        {
+            backend.SetHealth(BackendHealth.Unhealthy, null, Now);
+        }
+
+        Assert.IsEmpty(pool.AvailableBackends);
+        Assert.IsFalse(pool.IsPanicking);
+    }
+
+    [TestMethod]
+    public void AvailableBackends_AllUnhealthyByDefault_PanicsAndSpreadsOverAll()
     {
         var pool = CreatePool(Options(("b1", "http://b1.test"), ("b2", "http://b2.test")));
 
@@ -68,7 +84,37 @@ public sealed class ServerPoolTests
             backend.SetHealth(BackendHealth.Unhealthy, null, Now);
         }
 
-        Assert.IsEmpty(pool.AvailableBackends);
+        Assert.HasCount(2, pool.AvailableBackends);
+        Assert.IsTrue(pool.IsPanicking);
+    }
+
+    [TestMethod]
+    [DataRow(1, false)]
+    [DataRow(2, true)]
+    public void AvailableBackends_BelowHalfHealthy_Panics(int unhealthy, bool panics)
+    {
+        var pool = CreatePool(Options(("b1", "http://b1.test"), ("b2", "http://b2.test"), ("b3", "http://b3.test")));
+
+        foreach (var backend in pool.Backends.Take(unhealthy))
+        {
+            backend.SetHealth(BackendHealth.Unhealthy, null, Now);
+        }
+
+        Assert.AreEqual(panics, pool.IsPanicking);
+        Assert.HasCount(panics ? 3 : 3 - unhealthy, pool.AvailableBackends);
+    }
+
+    [TestMethod]
+    public void AvailableBackends_DrainedBackend_IsLeftOutEvenInPanic()
+    {
+        var options = Options(("b1", "http://b1.test"), ("b2", "http://b2.test"));
+        options.Backends["b2"].Weight = 0;
+        var pool = CreatePool(options);
+
+        pool.Backends[0].SetHealth(BackendHealth.Unhealthy, null, Now);
+
+        Assert.IsTrue(pool.IsPanicking);
+        CollectionAssert.AreEqual(new[] { "b1" }, pool.AvailableBackends.Select(b => b.Id).ToArray());
     }
 
     [TestMethod]
