@@ -37,7 +37,9 @@ print(f"- .NET SDK {cmd('dotnet', '--version')}; wrk {cmd('wrk', '--version').sp
       f"backends: {cmd('nginx', '-v').replace('nginx version: ', '')} x3 on loopback, one worker")
 print(f"- Rounds per target: {len(next(iter(by.values())))}, interleaved (Balancing, YARP, direct, Balancing, ...) after a warm-up; "
       "values are medians over rounds; errors are totals.")
-print("- Both proxies: Release build, round robin over the same three backends, logging at Warning.\n")
+print("- Both proxies: Release build, round robin over the same three backends, logging at Warning.")
+extra = os.environ.get("BALANCING_ARGS", "").strip()
+print(f"- Balancing's extra settings: `{extra}`\n" if extra else "- Balancing with its defaults (retries and passive health on, active health checks off).\n")
 print("| scenario | target | req/s | p50 ms | p99 ms | non-2xx | socket errors | CPU s / 10k req | peak RSS MiB | RSS start→end MiB |")
 print("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
 scenarios = list(dict.fromkeys(r["scenario"] for r in rows))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Balancing vs YARP vs the backends directly, measured in one interleaved session.
-# Usage: bench/run.sh            (DURATION=10 ROUNDS=3 WARMUP=3 SCENARIOS="get-small-100 ..." to change)
+# Usage: bench/run.sh            (DURATION=10 ROUNDS=3 WARMUP=3 SCENARIOS="get-small-100 ..." to change;
+#        BALANCING_ARGS="--LoadBalancer:..." adds settings to Balancing; RESULTS_NAME=x writes results/x.md)
 # Needs: the .NET SDK, wrk and nginx (Debian packages: apt-get install wrk nginx).
 # Writes bench/results/latest.md (and the raw rows in bench/results/latest.tsv).
 set -euo pipefail
@@ -25,7 +26,8 @@ run_wrk() { # scenario target seconds -> wrk output
   esac
 }
 
-rows="$here/results/latest.tsv"
+name=${RESULTS_NAME:-latest}
+rows="$here/results/$name.tsv"
 mkdir -p "$here/results"
 printf 'scenario\ttarget\tround\trps\tp50_ms\tp99_ms\tnon2xx\tsocket_errors\trequests\tcpu_s\tpeak_rss_mib\tstart_rss_mib\tend_rss_mib\n' > "$rows"
 
@@ -45,6 +47,6 @@ for scenario in $SCENARIOS; do
   done
 done
 
-python3 "$here/report.py" "$rows" > "$here/results/latest.md"
-echo "== wrote bench/results/latest.md"
-cat "$here/results/latest.md"
+BALANCING_ARGS="${BALANCING_ARGS:-}" python3 "$here/report.py" "$rows" > "$here/results/$name.md"
+echo "== wrote bench/results/$name.md"
+cat "$here/results/$name.md"
