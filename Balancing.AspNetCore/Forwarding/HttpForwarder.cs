@@ -52,13 +52,69 @@ internal sealed class HttpForwarder
             bodySize.MaxRequestBodySize = limit;
         }
 
+        var bodyLength = BufferableBodyLength(context, pool);
+        var buffered = bodyLength > 0 ? ArrayPool<byte>.Shared.Rent(bodyLength) : null;
+        try
+        {
+            if (buffered is not null && !await ReadWholeBodyAsync(context, pool, buffered, bodyLength, start).ConfigureAwait(false))
+            {
+                return;
+            }
+
+            await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (buffered is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffered);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The length of a body worth holding in memory so the request can be retried: an idempotent method, a declared
+    /// length within the pool's limit, retries on. Zero when the body should stream instead.
+    /// </summary>
+    private static int BufferableBodyLength(HttpContext context, ServerPool pool)
+        => pool.Retry is not null
+            && context.Request.ContentLength is long length && length > 0 && length <= pool.Options.Retry.MaxBufferedBodySize
+            && Balancing.Forwarding.RetryPolicy.IsIdempotent(HttpMethodCache.Get(context.Request.Method))
+            ? (int)length
+            : 0;
+
+    private async Task<bool> ReadWholeBodyAsync(HttpContext context, ServerPool pool, byte[] buffer, int length, long start)
+    {
+        Exception? failure;
+        try
+        {
+            var read = await context.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
+            if (read == length)
+            {
+                return true;
+            }
+
+            failure = new IOException($"The client sent {read} of the {length} bytes it declared.");
+        }
+        catch (Exception ex) when (ex is IOException or OperationCanceledException or BadHttpRequestException)
+        {
+            failure = ex;
+        }
+
+        var result = new BalancedResponse(null, null, ForwardError.RequestBodyFailed, failure, TimeSpan.Zero);
+        await WriteFailureAsync(context, pool, result, failure, start).ConfigureAwait(false);
+        return false;
+    }
+
+    private async Task SendAndCopyAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, byte[]? buffered, int bufferedLength, long start)
+    {
         var aborted = context.RequestAborted;
-        using var request = CreateRequest(context, pool, settings, out var content);
+        using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
         var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
         {
-            await WriteFailureAsync(context, pool, result, content, start).ConfigureAwait(false);
+            await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
             return;
         }
 
@@ -75,7 +131,7 @@ internal sealed class HttpForwarder
         }
     }
 
-    internal static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content)
+    internal static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content, byte[]? buffered = null, int bufferedLength = 0)
     {
         var incoming = context.Request;
         var request = new HttpRequestMessage
@@ -86,9 +142,17 @@ internal sealed class HttpForwarder
         };
 
         content = null;
-        if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (incoming.ContentLength > 0))
+        HttpContent? body = null;
+        if (buffered is not null)
+        {
+            // Held in memory so that a failed attempt can be repeated on another backend.
+            body = new ByteArrayContent(buffered, 0, bufferedLength);
+            request.Content = body;
+        }
+        else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (incoming.ContentLength > 0))
         {
             content = new StreamingRequestContent(incoming.Body, context.RequestAborted);
+            body = content;
             request.Content = content;
         }
 
@@ -125,7 +189,11 @@ internal sealed class HttpForwarder
 
             if (ProxyHeaders.IsContentHeader(name))
             {
-                content?.Headers.TryAddWithoutValidation(name, ToEnumerable(header.Value));
+                body?.Headers.TryAddWithoutValidation(name, ToEnumerable(header.Value));
+            }
+            else if (buffered is not null && name.Equals(HeaderNames.Expect, StringComparison.OrdinalIgnoreCase))
+            {
+                // The body is already here: waiting for the backend's 100 Continue would only add a delay.
             }
             else
             {
@@ -311,7 +379,7 @@ internal sealed class HttpForwarder
         }
     }
 
-    private async Task WriteFailureAsync(HttpContext context, ServerPool pool, BalancedResponse result, StreamingRequestContent? content, long start)
+    private async Task WriteFailureAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception? readFailure, long start)
     {
         var error = result.Error;
         if (error == ForwardError.Canceled || context.RequestAborted.IsCancellationRequested)
@@ -321,7 +389,7 @@ internal sealed class HttpForwarder
         }
 
         // A body read that failed on the client's side is the client's fault, whatever the handler made of it.
-        if (content?.ReadFailure is not null)
+        if (readFailure is not null)
         {
             error = ForwardError.RequestBodyFailed;
         }
@@ -331,7 +399,7 @@ internal sealed class HttpForwarder
             ForwardError.NoAvailableBackend => (StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request."),
             ForwardError.ConnectTimeout => (StatusCodes.Status504GatewayTimeout, "The backend could not be reached in time."),
             ForwardError.ResponseTimeout => (StatusCodes.Status504GatewayTimeout, "The backend did not answer in time."),
-            ForwardError.RequestBodyFailed => (BodyFailureStatus(content?.ReadFailure), "The request body could not be read."),
+            ForwardError.RequestBodyFailed => (BodyFailureStatus(readFailure ?? result.Exception), "The request body could not be read."),
             ForwardError.ConnectFailed => (StatusCodes.Status502BadGateway, "The backend could not be reached."),
             _ => (StatusCodes.Status502BadGateway, "The backend failed to answer."),
         };

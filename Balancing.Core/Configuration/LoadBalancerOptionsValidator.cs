@@ -213,19 +213,21 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:MaxAttempts: must be from 1 (no retry) to 10, not {retry.MaxAttempts}.");
         }
 
-        if (retry.Delay < TimeSpan.Zero || retry.Delay > MaxTimeout)
+        if (retry.Delay < TimeSpan.Zero || retry.Delay > TimeSpan.FromDays(1))
         {
-            errors.Add($"{path}:Delay: must be zero or a positive duration, not {retry.Delay}.");
+            errors.Add($"{path}:Delay: must be from 00:00:00 to 1.00:00:00, not {retry.Delay}.");
         }
 
-        if (retry.MaxDelay < retry.Delay)
+        if (retry.MaxDelay < retry.Delay || retry.MaxDelay > TimeSpan.FromDays(1))
         {
-            errors.Add($"{path}:MaxDelay: must be at least Delay ({retry.Delay}), not {retry.MaxDelay}.");
+            errors.Add($"{path}:MaxDelay: must be from Delay ({retry.Delay}) to 1.00:00:00, not {retry.MaxDelay}.");
         }
 
-        if (retry.TotalTimeout is { } total)
+        // Polly's timeout strategy takes 10 ms to 1 day.
+        if (retry.TotalTimeout is { } total && total != System.Threading.Timeout.InfiniteTimeSpan
+            && (total < TimeSpan.FromMilliseconds(10) || total > TimeSpan.FromDays(1)))
         {
-            RequirePositive(total, $"{path}:TotalTimeout", errors);
+            errors.Add($"{path}:TotalTimeout: must be from 00:00:00.010 to 1.00:00:00 (or empty for none), not {total}.");
         }
 
         if (!TryParseStatusCodes(retry.RetryOnStatusCodes, out _))
@@ -236,6 +238,11 @@ internal sealed class LoadBalancerOptionsValidator
         if (double.IsNaN(retry.BudgetRatio) || retry.BudgetRatio is < 0 or > 1)
         {
             errors.Add($"{path}:BudgetRatio: must be from 0 to 1, not {retry.BudgetRatio}.");
+        }
+
+        if (retry.MaxBufferedBodySize is < 0 or > 16 * 1024 * 1024)
+        {
+            errors.Add($"{path}:MaxBufferedBodySize: must be from 0 to 16777216 bytes, not {retry.MaxBufferedBodySize}.");
         }
 
         if (retry.MinRetryConcurrency < 0)

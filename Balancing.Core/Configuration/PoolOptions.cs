@@ -39,6 +39,6 @@ public sealed class PoolOptions
     public bool PreserveHostHeader { get; set; }
 
     /// <summary>Gets how the pool checks the health of its backends (see docs/HEALTH.md).</summary>
-    /// <value>The default is no health checks.</value>
+    /// <value>The default is passive health and the panic rule on, active probes off.</value>
     public HealthCheckOptions HealthCheck { get; } = new();
 }

@@ -34,6 +34,14 @@ public sealed class RetryOptions
     /// <value>The default is <c>502,503,504</c>: the backend said it could not serve, not that the request was wrong.</value>
     public string RetryOnStatusCodes { get; set; } = "502,503,504";
 
+    /// <summary>
+    /// Gets or sets the largest request body, in bytes, that is held in memory so that an idempotent request (PUT,
+    /// DELETE, ...) can be sent again after a failure. Larger or chunked bodies stream and are retried only when no
+    /// byte of them was sent.
+    /// </summary>
+    /// <value>The default is 65,536 bytes.</value>
+    public int MaxBufferedBodySize { get; set; } = 64 * 1024;
+
     /// <summary>Gets or sets the share of the pool's in-flight requests that may be retries at any moment.</summary>
     /// <value>The default is 0.2, Envoy's retry budget: a sick pool is not hammered by a retry storm.</value>
     public double BudgetRatio { get; set; } = 0.2;

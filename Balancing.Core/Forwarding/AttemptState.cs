@@ -84,7 +84,9 @@ internal sealed class AttemptState
         }
     }
 
-    private bool IsReplayableIdempotent() => Request.Content is null && RetryPolicy.IsIdempotent(Request.Method);
+    // A body held in memory (ByteArrayContent) can be sent again; a streamed one cannot.
+    private bool IsReplayableIdempotent()
+        => Request.Content is null or ByteArrayContent && RetryPolicy.IsIdempotent(Request.Method);
 
     private bool BodyUntouched() => Request.Content switch
     {

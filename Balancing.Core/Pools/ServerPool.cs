@@ -83,8 +83,10 @@ internal sealed class ServerPool : IServerPool
         {
             if (!next.TryGetValue(backend, out var kept) || !ReferenceEquals(kept, breaker))
             {
+                // Its readmission timer goes with it, so an ejected backend is readmitted now: the new breaker (if any)
+                // starts closed, and counting starts afresh under the new settings.
                 breaker.Dispose();
-                if (!next.ContainsKey(backend) && backend.IsEjected)
+                if (backend.IsEjected)
                 {
                     backend.Readmit(BreakerState.Closed);
                 }

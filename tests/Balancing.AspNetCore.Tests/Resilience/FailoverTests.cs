@@ -90,6 +90,49 @@ public sealed class FailoverTests
     }
 
     [TestMethod]
+    public async Task Put_SmallBodyBackendBreaks_IsRetriedElsewhereWithTheSameBody()
+    {
+        await using var breaking = await TestBackend.StartAsync("a-breaking", async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            await reader.ReadToEndAsync();
+            context.Abort();
+        });
+        await using var fine = await TestBackend.StartAsync("b-fine", async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            await context.Response.WriteAsync("stored:" + await reader.ReadToEndAsync());
+        });
+        await using var balancer = await BalancerHost.StartAsync(BalancerHost.PoolSettings(breaking, fine));
+
+        using var response = await balancer.Client.PutAsync("/items/7", new StringContent("item seven"));
+
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.AreEqual("stored:item seven", await response.Content.ReadAsStringAsync());
+        Assert.AreEqual(1, breaking.Received.Count);
+    }
+
+    [TestMethod]
+    public async Task Put_BodyOverTheBufferLimit_StreamsAndIsNotRetriedOnceSent()
+    {
+        await using var breaking = await TestBackend.StartAsync("a-breaking", async context =>
+        {
+            using var reader = new StreamReader(context.Request.Body);
+            await reader.ReadToEndAsync();
+            context.Abort();
+        });
+        await using var fine = await TestBackend.StartAsync("b-fine");
+        var settings = BalancerHost.PoolSettings(breaking, fine);
+        settings["LoadBalancer:Pools:default:Retry:MaxBufferedBodySize"] = "4";
+        await using var balancer = await BalancerHost.StartAsync(settings);
+
+        using var response = await balancer.Client.PutAsync("/items/7", new StringContent("item seven"));
+
+        Assert.AreEqual(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.IsTrue(fine.Received.IsEmpty);
+    }
+
+    [TestMethod]
     public async Task Post_FirstBackendRefusesConnection_GoesElsewhereWithItsBody()
     {
         await using var alive = await TestBackend.StartAsync("alive", async context =>
