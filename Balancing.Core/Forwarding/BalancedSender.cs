@@ -89,6 +89,11 @@ public sealed class BalancedSender
                 : await SendAttemptAsync(serverPool, request, pathAndQuery, backend, cancellationToken, cancellationToken).ConfigureAwait(false);
         }
 
+        if (!policy.HasTotalTimeout)
+        {
+            return await SendWithFailoverAsync(serverPool, policy, request, pathAndQuery, context, cancellationToken).ConfigureAwait(false);
+        }
+
         var state = new AttemptState(this, serverPool, policy, request, pathAndQuery, context, cancellationToken);
         var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
         resilience.Properties.Set(RetryPolicy.StateKey, state);
@@ -114,6 +119,73 @@ public sealed class BalancedSender
         {
             serverPool.RequestEnded(state.HoldsRetryBudget);
             ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    /// <summary>
+    /// Failover without a total timeout: the first attempt goes straight to the backend, so a request that succeeds
+    /// pays nothing for the retry machinery; only a failed one enters the retry pipeline for the remaining attempts.
+    /// </summary>
+    private async ValueTask<BalancedResponse> SendWithFailoverAsync(ServerPool serverPool, RetryPolicy policy, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+    {
+        var backend = Pick(serverPool, context, tried: null);
+        if (backend is null)
+        {
+            return new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero);
+        }
+
+        serverPool.RequestStarted();
+        AttemptState? state = null;
+        try
+        {
+            var first = await SendAttemptAsync(serverPool, request, pathAndQuery, backend, cancellationToken, cancellationToken).ConfigureAwait(false);
+            if (first.Error == ForwardError.None && (first.Response is null || !policy.StatusCodes.Contains((int)first.Response.StatusCode)))
+            {
+                return first;
+            }
+
+            state = new AttemptState(this, serverPool, policy, request, pathAndQuery, context, cancellationToken) { Attempts = 1 };
+            state.Tried.Add(backend);
+            var outcome = Outcome.FromResult(first);
+            if (!state.ShouldRetry(outcome))
+            {
+                return first;
+            }
+
+            state.OnRetry(outcome);
+            if (policy.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(policy.Delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (policy.FollowUp is null)
+            {
+                return await AttemptAsync(state, cancellationToken).ConfigureAwait(false);
+            }
+
+            var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
+            resilience.Properties.Set(RetryPolicy.StateKey, state);
+            try
+            {
+                var rest = await policy.FollowUp.ExecuteOutcomeAsync(
+                    static async (context, state) => Outcome.FromResult(await state.Sender.AttemptAsync(state, context.CancellationToken).ConfigureAwait(false)),
+                    resilience,
+                    state).ConfigureAwait(false);
+                rest.ThrowIfException();
+                return rest.Result;
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(resilience);
+            }
+        }
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            return new BalancedResponse(null, state?.LastBackend ?? backend, ForwardError.Canceled, ex, TimeSpan.Zero);
+        }
+        finally
+        {
+            serverPool.RequestEnded(state?.HoldsRetryBudget == true);
         }
     }
 

@@ -14,13 +14,30 @@ internal sealed class RetryPolicy
     /// <summary>Carries the per-request state into the pipeline's predicate and callbacks without a closure.</summary>
     public static readonly ResiliencePropertyKey<AttemptState> StateKey = new("Balancing.AttemptState");
 
-    private RetryPolicy(RetryOptions options, HashSet<int> statusCodes, ResiliencePipeline<BalancedResponse> pipeline)
+    private RetryPolicy(RetryOptions options, HashSet<int> statusCodes, ResiliencePipeline<BalancedResponse> pipeline, ResiliencePipeline<BalancedResponse>? followUp)
     {
         StatusCodes = statusCodes;
         BudgetRatio = options.BudgetRatio;
         MinRetryConcurrency = options.MinRetryConcurrency;
+        MaxAttempts = options.MaxAttempts;
+        Delay = options.Delay;
+        HasTotalTimeout = options.TotalTimeout is { } total && total != Timeout.InfiniteTimeSpan;
         Pipeline = pipeline;
+        FollowUp = followUp;
     }
+
+    public int MaxAttempts { get; }
+
+    public TimeSpan Delay { get; }
+
+    /// <summary>Gets a value indicating whether a total timeout bounds all attempts (then the whole exchange runs in <see cref="Pipeline"/>).</summary>
+    public bool HasTotalTimeout { get; }
+
+    /// <summary>
+    /// Gets the pipeline for the attempts after a failed first one, when the first ran outside Polly (no total timeout):
+    /// the happy path then costs nothing but the attempt itself. <see langword="null"/> when only one retry is allowed.
+    /// </summary>
+    public ResiliencePipeline<BalancedResponse>? FollowUp { get; }
 
     public HashSet<int> StatusCodes { get; }
 
@@ -46,9 +63,22 @@ internal sealed class RetryPolicy
             builder.AddTimeout(new TimeoutStrategyOptions { Timeout = total });
         }
 
-        builder.AddRetry(new RetryStrategyOptions<BalancedResponse>
+        builder.AddRetry(RetryStrategy(options, options.MaxAttempts - 1));
+        ResiliencePipeline<BalancedResponse>? followUp = null;
+        if (options.MaxAttempts > 2)
         {
-            MaxRetryAttempts = options.MaxAttempts - 1,
+            followUp = new ResiliencePipelineBuilder<BalancedResponse> { TimeProvider = timeProvider }
+                .AddRetry(RetryStrategy(options, options.MaxAttempts - 2))
+                .Build();
+        }
+
+        return new RetryPolicy(options, codes, builder.Build(), followUp);
+    }
+
+    private static RetryStrategyOptions<BalancedResponse> RetryStrategy(RetryOptions options, int maxRetryAttempts)
+        => new()
+        {
+            MaxRetryAttempts = maxRetryAttempts,
             Delay = options.Delay,
             MaxDelay = options.MaxDelay,
             BackoffType = DelayBackoffType.Exponential,
@@ -64,10 +94,7 @@ internal sealed class RetryPolicy
 
                 return default;
             },
-        });
-
-        return new RetryPolicy(options, codes, builder.Build());
-    }
+        };
 
     /// <summary>Methods whose repetition has the same effect as one request (RFC 9110 §9.2.2).</summary>
     public static bool IsIdempotent(HttpMethod method)

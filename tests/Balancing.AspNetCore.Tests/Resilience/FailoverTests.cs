@@ -31,6 +31,27 @@ public sealed class FailoverTests
     }
 
     [TestMethod]
+    public async Task Get_WithTotalTimeout_StillFailsOverToTheLiveBackend()
+    {
+        await using var alive = await TestBackend.StartAsync("b-alive");
+        var settings = new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:b-alive:Address"] = alive.Address,
+            ["LoadBalancer:Pools:default:Retry:TotalTimeout"] = "00:00:30",
+        };
+        await using var balancer = await BalancerHost.StartAsync(settings);
+
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/");
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.AreEqual(4, alive.Received.Count);
+    }
+
+    [TestMethod]
     public async Task Get_BackendStopsUnderSteadyLoad_ClientSeesNoFailure()
     {
         await using var b1 = await TestBackend.StartAsync("b1");
