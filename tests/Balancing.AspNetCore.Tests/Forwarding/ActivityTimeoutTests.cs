@@ -68,14 +68,7 @@ public sealed class ActivityTimeoutTests
     {
         var settings = BalancerHost.PoolSettings(backend);
         settings["LoadBalancer:Pools:default:Timeout"] = "00:00:10";
-        return BalancerHost.StartAsync(settings, configureServices: s =>
-        {
-            s.AddSingleton<TimeProvider>(clock);
-
-            // Kestrel reads the same clock: its minimum request-body data rate would otherwise judge these
-            // deliberately slow uploads (100 bytes per 6 fake seconds) and end them with 408.
-            s.Configure<KestrelServerOptions>(o => o.Limits.MinRequestBodyDataRate = null);
-        });
+        return BalancerHost.StartWithClockAsync(settings, clock);
     }
 
     private static async Task CountPiecesAsync(HttpContext context, ChannelWriter<int> pieces)

@@ -60,7 +60,7 @@ public sealed class ErrorMappingTests
     [TestMethod]
     public async Task ConnectionRefused_Answers502()
     {
-        var closedPort = GetClosedPort();
+        var closedPort = BalancerHost.ClosedPort();
         await using var balancer = await BalancerHost.StartAsync(new Dictionary<string, string?>
         {
             ["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{closedPort}",
@@ -204,7 +204,7 @@ public sealed class ErrorMappingTests
     {
         await using var healthy = await TestBackend.StartAsync("ok");
         var settings = BalancerHost.PoolSettings(healthy);
-        settings["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{GetClosedPort()}";
+        settings["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}";
         settings["LoadBalancer:Pools:default:Retry:Enabled"] = "false";
         await using var balancer = await BalancerHost.StartAsync(settings);
 
@@ -219,12 +219,4 @@ public sealed class ErrorMappingTests
         Assert.AreEqual(5, statuses.Count(s => s == HttpStatusCode.BadGateway));
     }
 
-    private static int GetClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

@@ -163,13 +163,7 @@ public sealed class ActiveHealthCheckTests
             settings[$"{Active}:Interval"] = "00:00:02";
             settings[$"{Active}:Timeout"] = "00:00:01";
             settings[$"{Active}:Jitter"] = "0";
-            var balancer = await BalancerHost.StartAsync(settings, configureServices: s =>
-            {
-                s.AddSingleton<TimeProvider>(clock);
-
-                // Kestrel reads the same clock for its minimum data rates.
-                s.Configure<KestrelServerOptions>(o => o.Limits.MinRequestBodyDataRate = null);
-            });
+            var balancer = await BalancerHost.StartWithClockAsync(settings, clock);
             return new Cluster(backends, health, balancer, clock);
         }
 

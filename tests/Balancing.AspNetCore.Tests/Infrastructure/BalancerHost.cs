@@ -90,6 +90,27 @@ internal sealed class BalancerHost : IAsyncDisposable
         return StartAppAsync(app, logs);
     }
 
+    /// <summary>Starts a balancer whose clock is <paramref name="clock"/>, for timeouts, probes and breakers under test control.</summary>
+    public static Task<BalancerHost> StartWithClockAsync(IDictionary<string, string?> settings, TimeProvider clock, Action<WebApplication>? configureApp = null)
+        => StartAsync(settings, configureApp, services =>
+        {
+            services.AddSingleton(clock);
+
+            // Kestrel reads the same clock: its minimum request-body data rate would otherwise judge requests
+            // that span fake seconds (slow uploads, probes between rounds) as too slow and end them with 408.
+            services.Configure<KestrelServerOptions>(o => o.Limits.MinRequestBodyDataRate = null);
+        });
+
+    /// <summary>A loopback port nothing listens on: connecting to it is refused at once.</summary>
+    public static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     private static async Task<BalancerHost> StartAppAsync(WebApplication app, FakeLogCollector logs)
     {
         await app.StartAsync();

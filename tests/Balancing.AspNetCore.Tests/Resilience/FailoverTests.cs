@@ -17,7 +17,7 @@ public sealed class FailoverTests
     {
         await using var alive = await TestBackend.StartAsync("alive");
         var settings = BalancerHost.PoolSettings(alive);
-        settings["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{ClosedPort()}";
+        settings["LoadBalancer:Pools:default:Backends:gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}";
         await using var balancer = await BalancerHost.StartAsync(settings);
 
         for (var i = 0; i < 10; i++)
@@ -36,7 +36,7 @@ public sealed class FailoverTests
         await using var alive = await TestBackend.StartAsync("b-alive");
         var settings = new Dictionary<string, string?>
         {
-            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
             ["LoadBalancer:Pools:default:Backends:b-alive:Address"] = alive.Address,
             ["LoadBalancer:Pools:default:Retry:TotalTimeout"] = "00:00:30",
         };
@@ -163,7 +163,7 @@ public sealed class FailoverTests
         });
         var settings = new Dictionary<string, string?>
         {
-            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
             ["LoadBalancer:Pools:default:Backends:b-alive:Address"] = alive.Address,
         };
         await using var balancer = await BalancerHost.StartAsync(settings);
@@ -223,11 +223,7 @@ public sealed class FailoverTests
         await using var fine = await TestBackend.StartAsync("b-fine");
         var settings = BalancerHost.PoolSettings(hanging, fine);
         settings["LoadBalancer:Pools:default:Timeout"] = "00:00:05";
-        await using var balancer = await BalancerHost.StartAsync(settings, configureServices: s =>
-        {
-            s.AddSingleton<TimeProvider>(clock);
-            s.Configure<KestrelServerOptions>(o => o.Limits.MinRequestBodyDataRate = null);
-        });
+        await using var balancer = await BalancerHost.StartWithClockAsync(settings, clock);
 
         var pending = balancer.Client.GetAsync("/");
         await reached.Task.WaitAsync(Eventually.Patience);
@@ -243,8 +239,8 @@ public sealed class FailoverTests
     {
         var settings = new Dictionary<string, string?>
         {
-            ["LoadBalancer:Pools:default:Backends:a:Address"] = $"http://127.0.0.1:{ClosedPort()}",
-            ["LoadBalancer:Pools:default:Backends:b:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:a:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:b:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
         };
         await using var balancer = await BalancerHost.StartAsync(settings);
 
@@ -262,7 +258,7 @@ public sealed class FailoverTests
         await using var alive = await TestBackend.StartAsync("b-alive");
         var settings = new Dictionary<string, string?>
         {
-            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
             ["LoadBalancer:Pools:default:Backends:b-alive:Address"] = alive.Address,
             ["LoadBalancer:Pools:default:Retry:BudgetRatio"] = "0",
             ["LoadBalancer:Pools:default:Retry:MinRetryConcurrency"] = "0",
@@ -281,7 +277,7 @@ public sealed class FailoverTests
         await using var alive = await TestBackend.StartAsync("b-alive");
         var settings = new Dictionary<string, string?>
         {
-            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{ClosedPort()}",
+            ["LoadBalancer:Pools:default:Backends:a-gone:Address"] = $"http://127.0.0.1:{BalancerHost.ClosedPort()}",
             ["LoadBalancer:Pools:default:Backends:b-alive:Address"] = alive.Address,
             ["LoadBalancer:Pools:default:Retry:MaxAttempts"] = "1",
         };
@@ -293,12 +289,4 @@ public sealed class FailoverTests
         Assert.IsTrue(alive.Received.IsEmpty);
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

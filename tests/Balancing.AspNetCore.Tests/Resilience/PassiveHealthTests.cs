@@ -132,11 +132,7 @@ public sealed class PassiveHealthTests
     }
 
     private static Task<BalancerHost> StartAsync(FakeTimeProvider clock, params TestBackend[] backends)
-        => BalancerHost.StartAsync(BalancerHost.PoolSettings(backends), configureServices: s =>
-        {
-            s.AddSingleton<TimeProvider>(clock);
-            s.Configure<KestrelServerOptions>(o => o.Limits.MinRequestBodyDataRate = null);
-        });
+        => BalancerHost.StartWithClockAsync(BalancerHost.PoolSettings(backends), clock);
 
     /// <summary>Sends requests one at a time until <paramref name="condition"/> holds (at most 100).</summary>
     private static async Task DriveUntilAsync(BalancerHost balancer, Func<bool> condition)
