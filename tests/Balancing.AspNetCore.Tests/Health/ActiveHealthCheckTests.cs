@@ -111,6 +111,27 @@ public sealed class ActiveHealthCheckTests
         Assert.AreEqual(0, cluster.Backends["b1"].Received.Count(r => r.Path == "/health"), "the TCP probe sends no request");
     }
 
+    [TestMethod]
+    public async Task TcpProbe_StoppedBackendRestartedOnItsPort_BackInRotationAfterExactlyTwoRounds()
+    {
+        await using var cluster = await Cluster.StartAsync(HealthProbeNames.Tcp);
+        await cluster.RoundAsync();
+        var port = cluster.Backends["b2"].Port;
+        await cluster.Backends["b2"].DisposeAsync();
+        await cluster.RoundsAsync(3);
+        Assert.AreEqual(BackendHealth.Unhealthy, cluster.State("b2").Health);
+
+        cluster.Backends["b2"] = await TestBackend.StartAsync("b2", port: port);
+        await cluster.RoundAsync();
+        var afterOne = cluster.State("b2").Health;
+        await cluster.RoundAsync();
+        var answers = await cluster.GetManyAsync(30);
+
+        Assert.AreEqual(BackendHealth.Unhealthy, afterOne, "one passing round is not enough (HealthyThreshold 2)");
+        Assert.AreEqual(BackendHealth.Healthy, cluster.State("b2").Health);
+        Assert.AreEqual(10, answers.Count(a => a == "b2"), "the restarted backend takes its share again");
+    }
+
     /// <summary>Whether a backend's <c>/health</c> answers 200 or 503.</summary>
     private sealed class HealthSwitch
     {

@@ -32,13 +32,13 @@ internal sealed class TestBackend : IAsyncDisposable
     public int Port => new Uri(Address).Port;
 
     /// <summary>Starts a backend. With no handler it answers 200 with its own name as the body.</summary>
-    public static async Task<TestBackend> StartAsync(string name, RequestDelegate? handler = null, bool recordBodies = false, HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
+    public static async Task<TestBackend> StartAsync(string name, RequestDelegate? handler = null, bool recordBodies = false, HttpProtocols protocols = HttpProtocols.Http1AndHttp2, int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(System.Net.IPAddress.Loopback, 0, o => o.Protocols = protocols);
+            k.Listen(System.Net.IPAddress.Loopback, port, o => o.Protocols = protocols);
             k.Limits.MaxRequestBodySize = null;
         });
         var app = builder.Build();
