@@ -200,7 +200,7 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:MaxEjectionPercent: must be from 0 to 100, not {passive.MaxEjectionPercent}.");
         }
 
-        if (!TryParseStatusCodes(passive.FailureStatusCodes, out _))
+        if (!Health.HealthStatusCodes.TryParse(passive.FailureStatusCodes, out _, allowEmpty: true))
         {
             errors.Add($"{path}:FailureStatusCodes: '{passive.FailureStatusCodes}' is not a list of status codes and ranges such as 500-599 or 502,503.");
         }
@@ -230,7 +230,7 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:TotalTimeout: must be from 00:00:00.010 to 1.00:00:00 (or empty for none), not {total}.");
         }
 
-        if (!TryParseStatusCodes(retry.RetryOnStatusCodes, out _))
+        if (!Health.HealthStatusCodes.TryParse(retry.RetryOnStatusCodes, out _, allowEmpty: true))
         {
             errors.Add($"{path}:RetryOnStatusCodes: '{retry.RetryOnStatusCodes}' is not a comma-separated list of status codes (100-599), for example 502,503,504.");
         }
@@ -250,38 +250,6 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:MinRetryConcurrency: must be 0 or more, not {retry.MinRetryConcurrency}.");
         }
     }
-
-    /// <summary>Parses a comma-separated list of status codes and ranges (<c>500-599,429</c>); empty means none.</summary>
-    public static bool TryParseStatusCodes(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out HashSet<int>? codes)
-    {
-        codes = [];
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            return true;
-        }
-
-        foreach (var part in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            var dash = part.IndexOf('-', StringComparison.Ordinal);
-            var low = dash < 0 ? part : part[..dash].Trim();
-            var high = dash < 0 ? part : part[(dash + 1)..].Trim();
-            if (!TryParseCode(low, out var from) || !TryParseCode(high, out var to) || to < from)
-            {
-                codes = null;
-                return false;
-            }
-
-            for (var code = from; code <= to; code++)
-            {
-                codes.Add(code);
-            }
-        }
-
-        return true;
-    }
-
-    private static bool TryParseCode(string text, out int code)
-        => int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out code) && code is >= 100 and <= 599;
 
     public static bool TryParseHttpVersion(string? value, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Version? version)
     {

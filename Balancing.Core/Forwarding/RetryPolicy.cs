@@ -1,4 +1,4 @@
-using Balancing.Configuration;
+using Balancing.Health;
 using Polly;
 using Polly.Retry;
 using Polly.Timeout;
@@ -14,7 +14,7 @@ internal sealed class RetryPolicy
     /// <summary>Carries the per-request state into the pipeline's predicate and callbacks without a closure.</summary>
     public static readonly ResiliencePropertyKey<AttemptState> StateKey = new("Balancing.AttemptState");
 
-    private RetryPolicy(RetryOptions options, HashSet<int> statusCodes, ResiliencePipeline<BalancedResponse> pipeline, ResiliencePipeline<BalancedResponse>? followUp)
+    private RetryPolicy(RetryOptions options, HealthStatusCodes statusCodes, ResiliencePipeline<BalancedResponse> pipeline, ResiliencePipeline<BalancedResponse>? followUp)
     {
         StatusCodes = statusCodes;
         BudgetRatio = options.BudgetRatio;
@@ -39,7 +39,7 @@ internal sealed class RetryPolicy
     /// </summary>
     public ResiliencePipeline<BalancedResponse>? FollowUp { get; }
 
-    public HashSet<int> StatusCodes { get; }
+    public HealthStatusCodes StatusCodes { get; }
 
     public double BudgetRatio { get; }
 
@@ -55,8 +55,8 @@ internal sealed class RetryPolicy
             return null;
         }
 
-        // Validated already; an unparsable list would have stopped the configuration from being applied.
-        var codes = LoadBalancerOptionsValidator.TryParseStatusCodes(options.RetryOnStatusCodes, out var parsed) ? parsed : [];
+        // Validated already: an unparsable list would have stopped the configuration from being applied.
+        var codes = HealthStatusCodes.Parse(options.RetryOnStatusCodes, allowEmpty: true);
         var builder = new ResiliencePipelineBuilder<BalancedResponse> { TimeProvider = timeProvider };
         if (options.TotalTimeout is { } total && total != Timeout.InfiniteTimeSpan)
         {

@@ -4,8 +4,9 @@ using System.Globalization;
 namespace Balancing.Health;
 
 /// <summary>
-/// The status codes an HTTP probe accepts, parsed from <see cref="ActiveHealthCheckOptions.ExpectedStatusCodes"/>:
-/// codes and inclusive ranges separated by commas (<c>200-299,404</c>), each between 100 and 599.
+/// A set of status codes written as codes and inclusive ranges separated by commas (<c>200-299,404</c>), each between
+/// 100 and 599: what an HTTP probe accepts, what a retry repeats on, what passive health counts as a failure.
+/// A lookup is one array read.
 /// </summary>
 internal sealed class HealthStatusCodes
 {
@@ -26,18 +27,24 @@ internal sealed class HealthStatusCodes
 
     public bool Contains(int statusCode) => statusCode is >= Min and <= Max && _accepted[statusCode - Min];
 
-    public static HealthStatusCodes Parse(string text)
-        => TryParse(text, out var codes) ? codes : throw new FormatException($"'{text}' is not a list of status codes and ranges.");
+    public static HealthStatusCodes Parse(string text, bool allowEmpty = false)
+        => TryParse(text, out var codes, allowEmpty) ? codes : throw new FormatException($"'{text}' is not a list of status codes and ranges.");
 
-    public static bool TryParse(string? text, [NotNullWhen(true)] out HealthStatusCodes? codes)
+    /// <summary>Parses a set; with <paramref name="allowEmpty"/>, an empty text is the empty set.</summary>
+    public static bool TryParse(string? text, [NotNullWhen(true)] out HealthStatusCodes? codes, bool allowEmpty = false)
     {
         codes = null;
+        var accepted = new bool[Max - Min + 1];
         if (string.IsNullOrWhiteSpace(text))
         {
-            return false;
+            if (allowEmpty)
+            {
+                codes = new HealthStatusCodes(accepted, string.Empty);
+            }
+
+            return allowEmpty;
         }
 
-        var accepted = new bool[Max - Min + 1];
         foreach (var part in text.Split(','))
         {
             var item = part.Trim();

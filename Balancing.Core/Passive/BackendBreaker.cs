@@ -17,13 +17,13 @@ internal sealed class BackendBreaker : IDisposable
     private readonly BackendState _backend;
     private readonly ServerPool _pool;
     private readonly PassiveHealthCheckOptions _options;
-    private readonly HashSet<int> _failureStatusCodes;
+    private readonly Health.HealthStatusCodes _failureStatusCodes;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Lock _timerLock = new();
     private ITimer? _readmitTimer;
 
-    public BackendBreaker(BackendState backend, ServerPool pool, PassiveHealthCheckOptions options, HashSet<int> failureStatusCodes, TimeProvider timeProvider, ILogger logger)
+    public BackendBreaker(BackendState backend, ServerPool pool, PassiveHealthCheckOptions options, Health.HealthStatusCodes failureStatusCodes, TimeProvider timeProvider, ILogger logger)
     {
         _backend = backend;
         _pool = pool;

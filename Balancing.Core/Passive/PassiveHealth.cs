@@ -1,4 +1,3 @@
-using Balancing.Configuration;
 
 namespace Balancing.Passive;
 
@@ -8,8 +7,8 @@ internal static class PassiveHealth
     /// <summary>Where a pool's passive-health settings live.</summary>
     public static PassiveHealthCheckOptions OptionsOf(PoolOptions pool) => pool.HealthCheck.Passive;
 
-    public static HashSet<int> FailureCodes(PassiveHealthCheckOptions options)
-        => LoadBalancerOptionsValidator.TryParseStatusCodes(options.FailureStatusCodes, out var codes) ? codes : [];
+    public static Health.HealthStatusCodes FailureCodes(PassiveHealthCheckOptions options)
+        => Health.HealthStatusCodes.Parse(options.FailureStatusCodes, allowEmpty: true);
 
     public static bool SameSettings(PassiveHealthCheckOptions a, PassiveHealthCheckOptions b)
         => a.Enabled == b.Enabled

@@ -34,8 +34,8 @@ public sealed class RetryPolicyTests
     [DataRow("5xx", false)]
     [DataRow("600", false)]
     [DataRow("99", false)]
-    public void TryParseStatusCodes_AcceptsCommaSeparatedCodes(string value, bool valid)
-        => Assert.AreEqual(valid, LoadBalancerOptionsValidator.TryParseStatusCodes(value, out _));
+    public void StatusCodes_EmptyAllowedForRetries_CommaSeparatedCodes(string value, bool valid)
+        => Assert.AreEqual(valid, Balancing.Health.HealthStatusCodes.TryParse(value, out _, allowEmpty: true));
 
     [TestMethod]
     public void Validate_BadRetrySettings_NameEachKey()
