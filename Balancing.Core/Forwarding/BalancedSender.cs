@@ -263,8 +263,8 @@ public sealed class BalancedSender
     private ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
     {
         var breaker = serverPool.GetBreaker(backend);
-        return breaker is null
-            ? SendToBackendAsync(serverPool, request, pathAndQuery, backend, cancellationToken, callerToken)
+        return breaker is null || !breaker.IsWatching
+            ? SendToBackendAsync(serverPool, request, pathAndQuery, backend, cancellationToken, callerToken, breaker)
             : SendThroughBreakerAsync(breaker, serverPool, request, pathAndQuery, backend, cancellationToken, callerToken);
     }
 
@@ -294,8 +294,10 @@ public sealed class BalancedSender
         }
     }
 
+    // Sends one attempt under the pool's inactivity timeout. "unwatched" is the backend's breaker when this attempt
+    // bypasses its pipeline (BackendBreaker.IsWatching): a failure is fed to it afterwards.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BalancedResponse> SendToBackendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    private async ValueTask<BalancedResponse> SendToBackendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken, Passive.BackendBreaker? unwatched = null)
     {
         // The path is appended to the backend's address as text, so it must start the path: "users/1" or
         // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.
@@ -313,10 +315,11 @@ public sealed class BalancedSender
         tracking?.TrackActivity(timeout, period);
         var start = _timeProvider.GetTimestamp();
         backend.RequestStarted();
+        BalancedResponse result;
         try
         {
             var response = await Invoker.SendAsync(request, timeout.Token).ConfigureAwait(false);
-            return new BalancedResponse(response, backend, ForwardError.None, null, _timeProvider.GetElapsedTime(start));
+            result = new BalancedResponse(response, backend, ForwardError.None, null, _timeProvider.GetElapsedTime(start));
         }
         catch (Exception ex) when (ex is OperationCanceledException or HttpRequestException)
         {
@@ -324,7 +327,7 @@ public sealed class BalancedSender
                 ? ForwardError.RequestBodyFailed
                 : Classify(ex, callerToken.IsCancellationRequested, timeout.IsCancellationRequested);
             backend.RequestCompleted(ToOutcome(error));
-            return new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
+            result = new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
         }
         catch
         {
@@ -345,6 +348,13 @@ public sealed class BalancedSender
                 timeout.Dispose();
             }
         }
+
+        if (unwatched is not null)
+        {
+            await unwatched.RecordAsync(result).ConfigureAwait(false);
+        }
+
+        return result;
     }
 
     internal static ForwardError Classify(Exception exception, bool callerCanceled, bool timedOut)

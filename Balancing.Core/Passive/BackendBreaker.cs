@@ -12,6 +12,15 @@ namespace Balancing.Passive;
 /// minimum throughput first), the other on a failure ratio under load. Opening ejects the backend from its pool for
 /// an exponentially growing time; when that time ends it is readmitted for a trial request whose success closes it.
 /// </summary>
+/// <remarks>
+/// A backend is <em>watched</em> from a failure until <see cref="PassiveHealthCheckOptions.SamplingDuration"/> passes
+/// without another one, and while its breaker is not closed. Only watched attempts run through the Polly pipeline;
+/// an unwatched attempt is sent directly and, if it fails, its outcome is fed to the pipeline afterwards (which starts
+/// the watch). A success to a closed breaker with no failure in the window can neither trip nor close it, so skipping
+/// the pipeline for it changes no decision except one: the windows do not count successes from before the first
+/// failure. That makes the run-of-failures breaker closer to a true consecutive count (Envoy's
+/// <c>consecutive_5xx</c>) and overstates the ratio by at most one failure in <c>MinimumThroughput</c> attempts.
+/// </remarks>
 internal sealed class BackendBreaker : IDisposable
 {
     private readonly BackendState _backend;
@@ -21,7 +30,9 @@ internal sealed class BackendBreaker : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Lock _timerLock = new();
+    private readonly long _watchLength;
     private ITimer? _readmitTimer;
+    private long _watchedUntil;
 
     public BackendBreaker(BackendState backend, ServerPool pool, PassiveHealthCheckOptions options, Health.HealthStatusCodes failureStatusCodes, TimeProvider timeProvider, ILogger logger)
     {
@@ -31,6 +42,7 @@ internal sealed class BackendBreaker : IDisposable
         _failureStatusCodes = failureStatusCodes;
         _timeProvider = timeProvider;
         _logger = logger;
+        _watchLength = (long)(options.SamplingDuration.TotalSeconds * timeProvider.TimestampFrequency);
 
         var builder = new ResiliencePipelineBuilder<BalancedResponse> { TimeProvider = timeProvider };
         builder.AddCircuitBreaker(Strategy(failureRatio: 1.0, Math.Max(2, options.ConsecutiveFailures)));
@@ -43,6 +55,35 @@ internal sealed class BackendBreaker : IDisposable
     public PassiveHealthCheckOptions Options => _options;
 
     public CircuitBreakerManualControl Control { get; } = new();
+
+    /// <summary>
+    /// Gets a value indicating whether the next attempt must run through <see cref="Pipeline"/>: the breaker is open or
+    /// half-open, or a failure happened within the sampling window.
+    /// </summary>
+    public bool IsWatching
+    {
+        get
+        {
+            if (_backend.BreakerState != BreakerState.Closed)
+            {
+                return true;
+            }
+
+            var until = Volatile.Read(ref _watchedUntil);
+            return until != 0 && _timeProvider.GetTimestamp() < until;
+        }
+    }
+
+    /// <summary>Feeds the outcome of an attempt sent outside the pipeline (see <see cref="IsWatching"/>) if it failed.</summary>
+    public ValueTask RecordAsync(BalancedResponse result)
+    {
+        if (!IsFailure(Outcome.FromResult(result)))
+        {
+            return default;
+        }
+
+        return RecordFailureAsync(result);
+    }
 
     /// <summary>What counts against a backend: it broke the exchange, did not answer in time, or answered a failure status.</summary>
     public bool IsFailure(Outcome<BalancedResponse> outcome)
@@ -61,6 +102,34 @@ internal sealed class BackendBreaker : IDisposable
         };
     }
 
+    private async ValueTask RecordFailureAsync(BalancedResponse result)
+    {
+        Watch();
+        var context = ResilienceContextPool.Shared.Get();
+        try
+        {
+            // The callback only hands back what already happened; an open breaker refuses it, which is fine.
+            await Pipeline.ExecuteOutcomeAsync(static (_, outcome) => ValueTask.FromResult(outcome), context, Outcome.FromResult(result)).ConfigureAwait(false);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private void Watch() => Volatile.Write(ref _watchedUntil, _timeProvider.GetTimestamp() + _watchLength);
+
+    private bool Handle(Outcome<BalancedResponse> outcome)
+    {
+        if (!IsFailure(outcome))
+        {
+            return false;
+        }
+
+        Watch();
+        return true;
+    }
+
     public void Dispose()
     {
         lock (_timerLock)
@@ -76,7 +145,7 @@ internal sealed class BackendBreaker : IDisposable
         MinimumThroughput = minimumThroughput,
         SamplingDuration = _options.SamplingDuration,
         ManualControl = Control,
-        ShouldHandle = args => ValueTask.FromResult(IsFailure(args.Outcome)),
+        ShouldHandle = args => ValueTask.FromResult(Handle(args.Outcome)),
         BreakDurationGenerator = _ => ValueTask.FromResult(NextBreak()),
         OnOpened = args => OnOpened(args.BreakDuration),
         OnClosed = _ => OnClosed(),

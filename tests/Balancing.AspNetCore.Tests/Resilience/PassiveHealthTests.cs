@@ -33,6 +33,53 @@ public sealed class PassiveHealthTests
     }
 
     [TestMethod]
+    public async Task BusyBackendThatStartsFailing_IsEjectedAfterFiveInARowDespiteEarlierSuccesses()
+    {
+        var failing = false;
+        await using var flaky = await TestBackend.StartAsync("a-flaky", context => failing ? Fail(context) : context.Response.WriteAsync("a-flaky"));
+        await using var good = await TestBackend.StartAsync("b-good");
+        await using var balancer = await StartAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), flaky, good);
+        for (var i = 0; i < 100; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/");
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        failing = true;
+        var before = flaky.Received.Count;
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/");
+        }
+
+        var state = balancer.Registry.GetPool("default")!.FindBackend("a-flaky")!;
+        Assert.AreEqual(50, before, "the first 100 requests were shared evenly");
+        Assert.AreEqual(5, flaky.Received.Count - before, "fifty successes within the window do not hold back an ejection after five failures in a row");
+        Assert.IsTrue(state.IsEjected);
+    }
+
+    [TestMethod]
+    public async Task SuccessBetweenFailures_HoldsTheRunBreakerBack()
+    {
+        var answers = new Queue<int>([500, 500, 500, 500, 200, 500, 500, 500, 500]);
+        await using var flaky = await TestBackend.StartAsync("a-flaky", context =>
+        {
+            context.Response.StatusCode = answers.TryDequeue(out var status) ? status : 200;
+            return Task.CompletedTask;
+        });
+        await using var good = await TestBackend.StartAsync("b-good");
+        await using var balancer = await StartAsync(new FakeTimeProvider(DateTimeOffset.UtcNow), flaky, good);
+
+        for (var i = 0; i < 18; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/");
+        }
+
+        Assert.AreEqual(9, flaky.Received.Count);
+        Assert.IsFalse(balancer.Registry.GetPool("default")!.FindBackend("a-flaky")!.IsEjected, "eight failures, but never five without a success between them");
+    }
+
+    [TestMethod]
     public async Task EjectedBackend_IsReadmittedAfterTheBreakAndATrialSuccessClosesIt()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
