@@ -151,7 +151,12 @@ internal sealed class HttpForwarder
         }
         else if (context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody ?? (incoming.ContentLength > 0))
         {
-            content = new StreamingRequestContent(incoming.Body, context.RequestAborted);
+            // A body of declared length is a transfer, not a conversation: its pieces may wait in the client
+            // stack's buffer. One without (chunked, HTTP/2 streams) or a gRPC call may be a conversation, so each
+            // piece is flushed as it arrives.
+            var flushEachPiece = incoming.ContentLength is null
+                || (incoming.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) ?? false);
+            content = new StreamingRequestContent(incoming.Body, context.RequestAborted, flushEachPiece);
             body = content;
             request.Content = content;
         }

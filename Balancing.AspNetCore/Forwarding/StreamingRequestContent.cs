@@ -13,14 +13,16 @@ internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwardin
     private const int BufferSize = 64 * 1024;
     private readonly Stream _source;
     private readonly CancellationToken _clientAborted;
+    private readonly bool _flushEachPiece;
     private int _started;
     private CancellationTokenSource? _activityTimeout;
     private TimeSpan _activityPeriod;
 
-    public StreamingRequestContent(Stream source, CancellationToken clientAborted)
+    public StreamingRequestContent(Stream source, CancellationToken clientAborted, bool flushEachPiece = true)
     {
         _source = source;
         _clientAborted = clientAborted;
+        _flushEachPiece = flushEachPiece;
     }
 
     public void TrackActivity(CancellationTokenSource? timeout, TimeSpan period)
@@ -76,8 +78,12 @@ internal sealed class StreamingRequestContent : HttpContent, Balancing.Forwardin
                 ReportActivity();
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
 
-                // Flush each piece so that streaming protocols (server-sent uploads, gRPC) make progress.
-                await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                // Streaming protocols (chunked uploads the backend answers as they go, gRPC) need each piece on its
+                // way at once; a body of known length is flushed by the client stack when it is complete.
+                if (_flushEachPiece)
+                {
+                    await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         finally
