@@ -27,4 +27,12 @@ public readonly struct BalancingContext
 
     /// <summary>Gets the attempt number, starting at 1; later attempts are retries.</summary>
     public int Attempt { get; }
+
+    /// <summary>
+    /// Gets the name of the backend this request is pinned to by session affinity, or <see langword="null"/> when it is
+    /// not pinned. The caller has already verified the pin (for example by unprotecting an affinity cookie); the balancer
+    /// does not check it again. On the first attempt the pinned backend is used, before the strategy, whenever it is
+    /// among the available backends; what happens when it is not is the pool's <c>SessionAffinity:OnUnavailable</c>.
+    /// </summary>
+    public string? AffinityBackendId { get; init; }
 }

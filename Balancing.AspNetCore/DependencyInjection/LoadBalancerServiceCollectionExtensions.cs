@@ -50,6 +50,11 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
 
+        // Session affinity protects its pins with Data Protection; AddDataProtection adds only what is missing, so an
+        // app's own key ring settings (PersistKeysTo..., SetApplicationName) stay as they are.
+        services.AddDataProtection();
+        services.TryAddSingleton<Balancing.AspNetCore.Affinity.SessionAffinity>();
+
         // Resolving the registry validates the configuration; doing it while the host starts makes a bad
         // configuration fail start-up (with every bad key listed) instead of the first request.
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LoadBalancerStartupValidation>());

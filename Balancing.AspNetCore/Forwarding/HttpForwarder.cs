@@ -23,14 +23,16 @@ internal sealed class HttpForwarder
     private readonly BalancedSender _sender;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly Affinity.SessionAffinity _affinity;
     private ForwardingSettings? _settings;
 
-    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger)
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity)
     {
         _registry = registry;
         _sender = sender;
         _timeProvider = timeProvider;
         _logger = logger;
+        _affinity = affinity;
     }
 
     public async Task ForwardAsync(HttpContext context, string poolName)
@@ -110,7 +112,9 @@ internal sealed class HttpForwarder
     {
         var aborted = context.RequestAborted;
         using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
-        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
+        var affinity = _affinity.For(pool);
+        var pin = affinity?.Read(context) ?? default;
+        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress) { AffinityBackendId = pin.BackendId }, aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
         {
@@ -118,6 +122,7 @@ internal sealed class HttpForwarder
             return;
         }
 
+        affinity?.OnServed(context, pin, result.Backend!);
         using (response)
         {
             var outcome = await CopyResponseAsync(context, pool, result, response).ConfigureAwait(false);

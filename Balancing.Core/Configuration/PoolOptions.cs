@@ -41,4 +41,8 @@ public sealed class PoolOptions
     /// <summary>Gets how the pool checks the health of its backends (see docs/HEALTH.md).</summary>
     /// <value>The default is passive health and the panic rule on, active probes off.</value>
     public HealthCheckOptions HealthCheck { get; } = new();
+
+    /// <summary>Gets the session-affinity settings: whether clients are pinned to the backend that first served them (see docs/AFFINITY.md).</summary>
+    /// <value>The default is affinity off.</value>
+    public SessionAffinityOptions SessionAffinity { get; } = new();
 }

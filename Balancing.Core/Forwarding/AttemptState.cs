@@ -47,6 +47,12 @@ internal sealed class AttemptState
             return false;
         }
 
+        // A pin that must hold (SessionAffinity:OnUnavailable = Fail) is never moved to another backend.
+        if (Context.AffinityBackendId is not null && PinnedBackend.MustStay(Pool))
+        {
+            return false;
+        }
+
         var result = outcome.Result;
         var safe = result.Error switch
         {

@@ -78,7 +78,16 @@ public sealed class BalancedSender
     /// Sends <paramref name="request"/> to a backend of <paramref name="serverPool"/>, at the backend's address followed by
     /// <paramref name="pathAndQuery"/> (the forwarder passes the client's raw target, saving a parse of a relative URI).
     /// </summary>
-    internal async ValueTask<BalancedResponse> SendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+    internal ValueTask<BalancedResponse> SendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+        => context.AffinityBackendId is not null && PinnedBackend.MustStay(serverPool)
+            ? SendPinnedAsync(serverPool, request, pathAndQuery, context, cancellationToken)
+            : SendCoreAsync(serverPool, request, pathAndQuery, context, cancellationToken);
+
+    /// <summary>A request whose pin must hold: an unreachable pinned backend means "no available backend".</summary>
+    private async ValueTask<BalancedResponse> SendPinnedAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+        => PinnedBackend.Settle(await SendCoreAsync(serverPool, request, pathAndQuery, context, cancellationToken).ConfigureAwait(false));
+
+    private async ValueTask<BalancedResponse> SendCoreAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
     {
         var policy = serverPool.Retry;
         if (policy is null)
@@ -205,13 +214,26 @@ public sealed class BalancedSender
         return await SendAttemptAsync(state.Pool, message, state.PathAndQuery, backend, attemptToken, state.CallerToken).ConfigureAwait(false);
     }
 
-    /// <summary>Lets the strategy choose among the available backends, leaving out those already tried when others remain.</summary>
+    /// <summary>
+    /// Lets the strategy choose among the available backends, leaving out those already tried when others remain; a pinned
+    /// request's first attempt goes to its pinned backend when that one is available.
+    /// </summary>
     private static BackendState? Pick(ServerPool pool, BalancingContext context, List<BackendState>? tried)
     {
         var candidates = pool.AvailableBackends;
         if (candidates.IsEmpty)
         {
             return null;
+        }
+
+        // Session affinity: the pinned backend comes before the strategy on the first attempt (one null check otherwise).
+        if (context.AffinityBackendId is { } pinned && (tried is null || tried.Count == 0))
+        {
+            var backend = PinnedBackend.Find(candidates.AsSpan(), pinned);
+            if (backend is not null || PinnedBackend.MustStay(pool))
+            {
+                return backend;
+            }
         }
 
         if (tried is null || tried.Count == 0)
