@@ -218,6 +218,7 @@ internal sealed class ServerPool : IServerPool
 
     private void RefreshAvailable()
     {
+        TrackService();
         var all = _backends;
         var count = 0;
         var eligible = 0;
@@ -238,7 +239,7 @@ internal sealed class ServerPool : IServerPool
         {
             IsPanicking = false;
             _available = all;
-            TrackService(all);
+            _weights.Publish(all);
             return;
         }
 
@@ -259,7 +260,7 @@ internal sealed class ServerPool : IServerPool
         }
 
         _available = available;
-        TrackService(available);
+        _weights.Publish(available);
     }
 
     /// <summary>Gets the weights the pool's weighted strategies read: slow-start ramps and the change version.</summary>
@@ -267,10 +268,10 @@ internal sealed class ServerPool : IServerPool
 
     /// <summary>
     /// Notes the backends that entered service since the last refresh (joined on a reload, turned healthy again, were
-    /// readmitted after an ejection, got a weight again), which starts their slow-start ramp, and hands the new snapshot
-    /// to the strategies. The backends of the pool's first configuration do not ramp: they all start together.
+    /// readmitted after an ejection, got a weight again), which starts their slow-start ramp before any request can see
+    /// them in a new snapshot. The backends of the pool's first configuration do not ramp: they all start together.
     /// </summary>
-    private void TrackService(BackendState[] available)
+    private void TrackService()
     {
         var previous = _inService;
         var current = new HashSet<BackendState>();
@@ -291,7 +292,6 @@ internal sealed class ServerPool : IServerPool
         }
 
         _inService = current;
-        _weights.Publish(available);
     }
 
     /// <summary>Gets a value indicating whether the pool is in panic: too few healthy backends, traffic spread over all.</summary>
