@@ -21,6 +21,7 @@ public sealed class BackendState
     private int _ejected;
     private int _breakerState;
     private int _ejectionCount;
+    private long _inServiceSince;
     private ProbeRecord? _probe;
 
     /// <summary>Creates the state of a backend.</summary>
@@ -86,6 +87,19 @@ public sealed class BackendState
 
     /// <summary>Gets when <see cref="Health"/> last changed, or <see langword="null"/> if it never did.</summary>
     public DateTimeOffset? HealthChangedAt { get; private set; }
+
+    /// <summary>
+    /// Gets or sets when the backend last entered service after being out of it: it joined its pool on a configuration
+    /// change, turned healthy again, was readmitted after an ejection, or got a weight above 0 again. The pool sets it;
+    /// slow start ramps the backend's weight up from that moment.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the backend has been in service since its pool was first configured.</value>
+    public DateTimeOffset? InServiceSince
+    {
+        // Kept as UTC ticks in one 64-bit field, so a reader never sees half of an update.
+        get => Volatile.Read(ref _inServiceSince) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+        set => Volatile.Write(ref _inServiceSince, value?.UtcTicks ?? 0);
+    }
 
     /// <summary>Gets a value indicating whether the backend may receive new requests (not unhealthy, weight above 0).</summary>
     public bool IsAvailable => Health != BackendHealth.Unhealthy && Weight > 0 && !IsEjected;

@@ -120,6 +120,11 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         RequirePositive(pool.Timeout, $"{path}:Timeout", errors);
+        if (pool.SlowStart < TimeSpan.Zero || pool.SlowStart > MaxTimeout)
+        {
+            errors.Add($"{path}:SlowStart: must be from 00:00:00 (off) to {MaxTimeout}, not {pool.SlowStart}.");
+        }
+
         if (!TryParseHttpVersion(pool.HttpVersion, out _))
         {
             errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.0, 1.1, 2 (or 2.0), 3 (or 3.0).");

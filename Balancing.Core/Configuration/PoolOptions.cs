@@ -7,6 +7,15 @@ public sealed class PoolOptions
     /// <value>The default is <see cref="LoadStrategyNames.RoundRobin"/>.</value>
     public string Strategy { get; set; } = LoadStrategyNames.RoundRobin;
 
+    /// <summary>
+    /// Gets or sets how long a backend takes to reach its full weight after it enters service (joins the pool on a reload,
+    /// turns healthy again, is readmitted after an ejection): its weight starts at 10 % and grows linearly over this window,
+    /// so a cold backend is not flooded at once. The weighted strategies honour it; <see cref="LoadStrategyNames.RoundRobin"/>
+    /// does not weigh. See docs/STRATEGIES.md.
+    /// </summary>
+    /// <value>The default is <see cref="TimeSpan.Zero"/>: off, a backend gets its full weight at once.</value>
+    public TimeSpan SlowStart { get; set; } = TimeSpan.Zero;
+
     /// <summary>Gets the backends, keyed by name (case-insensitive).</summary>
     /// <value>The default is no backends.</value>
     public Dictionary<string, BackendOptions> Backends { get; } = new(StringComparer.OrdinalIgnoreCase);

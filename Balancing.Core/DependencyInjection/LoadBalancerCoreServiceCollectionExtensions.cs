@@ -63,6 +63,10 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         if (!services.Any(static d => d.ServiceType == typeof(LoadStrategyRegistry)))
         {
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.RoundRobin, static _ => new RoundRobinStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.WeightedRoundRobin, static _ => new WeightedRoundRobinStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.LeastConnections, static _ => new LeastConnectionsStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.PowerOfTwoChoices, static _ => new PowerOfTwoChoicesStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.Random, static _ => new RandomStrategy()));
         }
 
         services.TryAddSingleton<LoadStrategyRegistry>();

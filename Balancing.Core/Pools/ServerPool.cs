@@ -20,6 +20,8 @@ internal sealed class ServerPool : IServerPool
         System.Collections.Frozen.FrozenDictionary<BackendState, Passive.BackendBreaker>.Empty;
     private int _requestsInFlight;
     private int _retriesInFlight;
+    private readonly Strategies.EffectiveWeights _weights;
+    private HashSet<BackendState>? _inService;
 
     public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null)
     {
@@ -28,6 +30,7 @@ internal sealed class ServerPool : IServerPool
         _strategy = strategy;
         _options = options;
         _timeProvider = timeProvider;
+        _weights = new Strategies.EffectiveWeights(timeProvider);
         Update(options, strategy);
     }
 
@@ -181,8 +184,10 @@ internal sealed class ServerPool : IServerPool
                 : System.Net.HttpVersion.Version20;
             Retry = Forwarding.RetryPolicy.Create(options.Retry, _timeProvider);
             _options = options;
+            _weights.SetWindow(options.SlowStart);
             if (strategy is not null)
             {
+                (strategy as Strategies.IWeightedStrategy)?.UseWeights(_weights);
                 _strategy = strategy;
             }
 
@@ -213,6 +218,7 @@ internal sealed class ServerPool : IServerPool
 
     private void RefreshAvailable()
     {
+        TrackService();
         var all = _backends;
         var count = 0;
         var eligible = 0;
@@ -233,6 +239,7 @@ internal sealed class ServerPool : IServerPool
         {
             IsPanicking = false;
             _available = all;
+            _weights.Publish(all);
             return;
         }
 
@@ -253,6 +260,38 @@ internal sealed class ServerPool : IServerPool
         }
 
         _available = available;
+        _weights.Publish(available);
+    }
+
+    /// <summary>Gets the weights the pool's weighted strategies read: slow-start ramps and the change version.</summary>
+    public Strategies.EffectiveWeights Weights => _weights;
+
+    /// <summary>
+    /// Notes the backends that entered service since the last refresh (joined on a reload, turned healthy again, were
+    /// readmitted after an ejection, got a weight again), which starts their slow-start ramp before any request can see
+    /// them in a new snapshot. The backends of the pool's first configuration do not ramp: they all start together.
+    /// </summary>
+    private void TrackService()
+    {
+        var previous = _inService;
+        var current = new HashSet<BackendState>();
+        DateTimeOffset? now = null;
+        foreach (var backend in _backends)
+        {
+            if (!backend.IsAvailable)
+            {
+                continue;
+            }
+
+            current.Add(backend);
+            if (previous is not null && !previous.Contains(backend))
+            {
+                now ??= _timeProvider.GetUtcNow();
+                _weights.EnteredService(backend, now.Value);
+            }
+        }
+
+        _inService = current;
     }
 
     /// <summary>Gets a value indicating whether the pool is in panic: too few healthy backends, traffic spread over all.</summary>

@@ -86,7 +86,7 @@ public sealed class ServerPoolRegistryTests
 
         var exception = Assert.ThrowsExactly<OptionsValidationException>(() => balancer.Registry);
 
-        Assert.Contains("LoadBalancer:Pools:default:Strategy: unknown strategy 'LeastRequests'; known strategies are RoundRobin.", exception.Message);
+        Assert.Contains("LoadBalancer:Pools:default:Strategy: unknown strategy 'LeastRequests'; known strategies are LeastConnections, PowerOfTwoChoices, Random, RoundRobin, WeightedRoundRobin.", exception.Message);
     }
 
     [TestMethod]
@@ -159,7 +159,7 @@ public sealed class ServerPoolRegistryTests
         var settings = Settings.DefaultPool()
             .With($"{B1}:Address", "not a url")
             .With(Settings.BackendKey("default", "b2", "Weight"), "-1")
-            .With("LoadBalancer:Pools:default:Strategy", "Random")
+            .With("LoadBalancer:Pools:default:Strategy", "Fastest")
             .With("LoadBalancer:Forwarding:TrustedProxies:0", "nope")
             .With(Settings.BackendKey("default", "b3", "Wieght"), "2");
         using var balancer = TestBalancer.Create(settings);
@@ -378,7 +378,7 @@ public sealed class ServerPoolRegistryTests
         await balancer.ChangeAndWaitAsync(Settings.DefaultPool()
             .Without("LoadBalancer:Pools:default:Backends:b3:")
             .With($"{B1}:Address", "http://b1-moved.test")
-            .With("LoadBalancer:Pools:default:Strategy", "Random"));
+            .With("LoadBalancer:Pools:default:Strategy", "Fastest"));
 
         Assert.AreSequenceEqual(before, registry.GetPool("default")!.Backends);
         Assert.AreEqual(new Uri("http://b1.test:8080"), registry.GetPool("default")!.FindBackend("b1")!.Address);

@@ -33,6 +33,16 @@ public sealed class RoundRobinStrategyTests
     }
 
     [TestMethod]
+    public void Pick_WeightedBackends_IgnoresWeights()
+    {
+        BackendState[] weighted = [new("a", new Uri("http://a.test"), 5), new("b", new Uri("http://b.test"), 1), new("c", new Uri("http://c.test"), 1)];
+
+        var picked = PickIds(new RoundRobinStrategy(), weighted, 6);
+
+        Assert.AreSequenceEqual(new[] { "a", "b", "c", "a", "b", "c" }, picked);
+    }
+
+    [TestMethod]
     public void Pick_NoCandidates_ReturnsNull()
     {
         var strategy = new RoundRobinStrategy();
