@@ -1,6 +1,7 @@
 using Balancing;
 using Balancing.AspNetCore;
 using Balancing.AspNetCore.Forwarding;
+using Balancing.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -49,6 +50,7 @@ public static class LoadBalancerServiceCollectionExtensions
         var services = builder.Services;
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
+        services.AddLoadBalancerRouting();
 
         // Resolving the registry validates the configuration; doing it while the host starts makes a bad
         // configuration fail start-up (with every bad key listed) instead of the first request.
