@@ -36,7 +36,7 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
             // mistyped pool name would reach whatever host it happens to name.
             throw new InvalidOperationException(
                 $"This HttpClient balances over pool '{_poolName}' and only sends requests addressed to it, such as " +
-                $"'http://{_poolName}/path'; '{logical?.ToString() ?? "(no URI)"}' is not. Use another HttpClient for other hosts.");
+                $"'http://{_poolName}/path'; a request for '{Describe(logical)}' is not. Use another HttpClient for other hosts.");
         }
 
         var pool = _registry.GetPool(_poolName)
@@ -71,6 +71,14 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
         response.Content = new BalancedResponseContent(response.Content, result, (int)response.StatusCode >= 500 ? BackendOutcome.FailureStatus : BackendOutcome.Success);
         return response;
     }
+
+    // Scheme and host only: the path and query of a request may carry data that does not belong in an exception message.
+    private static string Describe(Uri? uri) => uri switch
+    {
+        null => "(no address)",
+        { IsAbsoluteUri: true } => uri.GetLeftPart(UriPartial.Authority),
+        _ => "a relative address (set HttpClient.BaseAddress to http://<pool>/)",
+    };
 
     /// <summary>Turns a failed exchange into the exception an <see cref="HttpClient"/> caller expects.</summary>
     private Exception ToException(BalancedResponse result, CancellationToken cancellationToken)
