@@ -28,7 +28,7 @@ public static class LoadBalancerApplicationBuilderExtensions
         LoadBalancerMarker.EnsureRegistered(app.ApplicationServices, "UseLoadBalancer()");
         var router = app.ApplicationServices.GetRequiredService<LoadBalancerRouter>();
         router.MountDefault();
-        return UseRouting(app, router, fallbackPool: null);
+        return UseForwarding(app, router, fallbackPool: null);
     }
 
     /// <summary>
@@ -45,10 +45,10 @@ public static class LoadBalancerApplicationBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(poolName);
         LoadBalancerMarker.EnsureRegistered(app.ApplicationServices, "UseLoadBalancer()");
         app.ApplicationServices.GetRequiredService<ServerPoolRegistry>().Mount(poolName);
-        return UseRouting(app, app.ApplicationServices.GetRequiredService<LoadBalancerRouter>(), poolName);
+        return UseForwarding(app, app.ApplicationServices.GetRequiredService<LoadBalancerRouter>(), poolName);
     }
 
-    private static IApplicationBuilder UseRouting(IApplicationBuilder app, LoadBalancerRouter router, string? fallbackPool)
+    private static IApplicationBuilder UseForwarding(IApplicationBuilder app, LoadBalancerRouter router, string? fallbackPool)
     {
         var forwarder = app.ApplicationServices.GetRequiredService<HttpForwarder>();
         return app.Use(next => context =>
