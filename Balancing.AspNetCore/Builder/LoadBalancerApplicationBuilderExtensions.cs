@@ -1,6 +1,7 @@
 using Balancing;
 using Balancing.AspNetCore;
 using Balancing.AspNetCore.Forwarding;
+using Balancing.AspNetCore.Routing;
 using Balancing.Pools;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -12,16 +13,28 @@ namespace Microsoft.AspNetCore.Builder;
 public static class LoadBalancerApplicationBuilderExtensions
 {
     /// <summary>
-    /// Forwards every request that no endpoint handled to the pool named <c>default</c>. Endpoints mapped by the
-    /// app (health, metrics, dashboard) keep working; everything else is balanced.
+    /// Forwards every request that no endpoint handled. With routes configured (<c>LoadBalancer:Routes</c>), each goes to
+    /// the pool of the best matching route, and a request no route matches gets 404; without routes, every request goes
+    /// to the pool named <c>default</c>. Endpoints mapped by the app (health, metrics, dashboard, <c>MapLoadBalancer</c>)
+    /// keep working; everything else is balanced.
     /// </summary>
     /// <param name="app">The app.</param>
     /// <returns>The app, for chaining.</returns>
-    /// <exception cref="InvalidOperationException"><c>AddLoadBalancer()</c> was not called, or pool <c>default</c> is missing or empty.</exception>
+    /// <exception cref="InvalidOperationException"><c>AddLoadBalancer()</c> was not called.</exception>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">No routes are configured, and pool <c>default</c> is missing or empty.</exception>
     public static IApplicationBuilder UseLoadBalancer(this IApplicationBuilder app)
-        => app.UseLoadBalancer(LoadBalancerOptions.DefaultPoolName);
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        LoadBalancerMarker.EnsureRegistered(app.ApplicationServices, "UseLoadBalancer()");
+        var router = app.ApplicationServices.GetRequiredService<LoadBalancerRouter>();
+        router.MountDefault();
+        return UseForwarding(app, router, fallbackPool: null);
+    }
 
-    /// <summary>Forwards every request that no endpoint handled to the pool <paramref name="poolName"/>.</summary>
+    /// <summary>
+    /// Forwards every request that no endpoint handled to the pool <paramref name="poolName"/>, except those a configured
+    /// route (<c>LoadBalancer:Routes</c>) sends elsewhere: the pool catches what no route matches.
+    /// </summary>
     /// <param name="app">The app.</param>
     /// <param name="poolName">The pool to forward to.</param>
     /// <returns>The app, for chaining.</returns>
@@ -32,12 +45,22 @@ public static class LoadBalancerApplicationBuilderExtensions
         ArgumentException.ThrowIfNullOrEmpty(poolName);
         LoadBalancerMarker.EnsureRegistered(app.ApplicationServices, "UseLoadBalancer()");
         app.ApplicationServices.GetRequiredService<ServerPoolRegistry>().Mount(poolName);
-        var forwarder = app.ApplicationServices.GetRequiredService<HttpForwarder>();
+        return UseForwarding(app, app.ApplicationServices.GetRequiredService<LoadBalancerRouter>(), poolName);
+    }
 
+    private static IApplicationBuilder UseForwarding(IApplicationBuilder app, LoadBalancerRouter router, string? fallbackPool)
+    {
+        var forwarder = app.ApplicationServices.GetRequiredService<HttpForwarder>();
         return app.Use(next => context =>
-            context.GetEndpoint() is { RequestDelegate: not null }
-                ? next(context)
-                : forwarder.ForwardAsync(context, poolName));
+        {
+            if (context.GetEndpoint() is { RequestDelegate: not null })
+            {
+                return next(context);
+            }
+
+            var pool = router.Match(context, fallbackPool);
+            return pool is null ? router.WriteNotFoundAsync(context) : forwarder.ForwardAsync(context, pool);
+        });
     }
 
     /// <summary>Forwards requests that match <paramref name="pattern"/> (any method) to the pool <paramref name="poolName"/>.</summary>

@@ -1,6 +1,7 @@
 using Balancing;
 using Balancing.AspNetCore;
 using Balancing.AspNetCore.Forwarding;
+using Balancing.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -49,6 +50,7 @@ public static class LoadBalancerServiceCollectionExtensions
         var services = builder.Services;
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
+        services.AddLoadBalancerRouting();
 
         // Session affinity protects its pins with Data Protection; AddDataProtection adds only what is missing, so an
         // app's own key ring settings (PersistKeysTo..., SetApplicationName) stay as they are.

@@ -24,4 +24,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 104, EventName = "PoolNotFound", Level = LogLevel.Warning,
         Message = "Pool {Pool} is not configured; answered 503")]
     public static partial void PoolNotFound(ILogger logger, string pool);
+
+    [LoggerMessage(EventId = 105, EventName = "NoRouteMatched", Level = LogLevel.Debug,
+        Message = "{Method} {Host}{Path}: no route matches; answered 404")]
+    public static partial void NoRouteMatched(ILogger logger, string method, string host, string path);
 }

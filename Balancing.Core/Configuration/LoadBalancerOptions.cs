@@ -14,6 +14,14 @@ public sealed class LoadBalancerOptions
     /// <value>The default is no pools.</value>
     public Dictionary<string, PoolOptions> Pools { get; } = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// Gets the routes that choose a pool by the request's path and host, keyed by name (case-insensitive); see
+    /// docs/ROUTING.md. With routes, <c>UseLoadBalancer()</c> forwards each request to the pool of the best matching
+    /// route and answers 404 when none matches.
+    /// </summary>
+    /// <value>The default is no routes: <c>UseLoadBalancer()</c> forwards every request to the pool <c>default</c>.</value>
+    public Dictionary<string, LoadBalancerRouteOptions> Routes { get; } = new(StringComparer.OrdinalIgnoreCase);
+
     /// <summary>Gets how requests are forwarded: forwarding headers, trusted proxies, body limits.</summary>
     public ForwardingOptions Forwarding { get; } = new();
 

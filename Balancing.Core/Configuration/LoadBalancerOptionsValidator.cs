@@ -13,13 +13,16 @@ internal sealed class LoadBalancerOptionsValidator
 {
     private readonly LoadStrategyRegistry _strategies;
     private readonly HealthProbeRegistry? _probes;
+    private readonly ILoadBalancerOptionsRule[] _rules;
 
     /// <param name="strategies">The strategies that may be chosen.</param>
     /// <param name="probes">The health probes that may be chosen; <see langword="null"/> for the built-in ones only.</param>
-    public LoadBalancerOptionsValidator(LoadStrategyRegistry strategies, HealthProbeRegistry? probes = null)
+    /// <param name="rules">Rules other parts of the balancer contribute (the front door's route templates).</param>
+    public LoadBalancerOptionsValidator(LoadStrategyRegistry strategies, HealthProbeRegistry? probes = null, IEnumerable<ILoadBalancerOptionsRule>? rules = null)
     {
         _strategies = strategies;
         _probes = probes;
+        _rules = rules?.ToArray() ?? [];
     }
 
     public List<string> Validate(LoadBalancerOptions options, string sectionPath, IEnumerable<string> mountedPools)
@@ -74,6 +77,12 @@ internal sealed class LoadBalancerOptionsValidator
         if (options.Connections.MaxConnectionsPerServer < 1)
         {
             errors.Add($"{connections}:MaxConnectionsPerServer: must be at least 1.");
+        }
+
+        Routing.RouteOptionsValidator.Validate(options, sectionPath, errors);
+        foreach (var rule in _rules)
+        {
+            rule.Validate(options, sectionPath, errors);
         }
 
         return errors;

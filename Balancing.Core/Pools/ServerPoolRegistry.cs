@@ -42,7 +42,10 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _optionsFactory = optionsFactory;
         _source = source;
         _strategies = strategies;
-        _validator = new LoadBalancerOptionsValidator(strategies, services.GetService(typeof(Health.HealthProbeRegistry)) as Health.HealthProbeRegistry);
+        _validator = new LoadBalancerOptionsValidator(
+            strategies,
+            services.GetService(typeof(Health.HealthProbeRegistry)) as Health.HealthProbeRegistry,
+            services.GetService(typeof(IEnumerable<ILoadBalancerOptionsRule>)) as IEnumerable<ILoadBalancerOptionsRule>);
         _services = services;
         _timeProvider = timeProvider;
         _logger = logger;
@@ -127,8 +130,9 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             options = Build(out errors);
             if (options is not null && errors.Count == 0)
             {
-                _options = options;
+                // Pools first: whoever sees the new options (the front door's routes) finds the pools they name.
                 Apply(options);
+                _options = options;
                 _appliedFingerprint = fingerprint;
                 if (!SameConnections(previousConnections, options.Connections))
                 {
