@@ -110,7 +110,7 @@ internal sealed class HttpForwarder
     {
         var aborted = context.RequestAborted;
         using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
-        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress), aborted).ConfigureAwait(false);
+        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings), aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
         {

@@ -143,6 +143,7 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         HealthCheckOptionsValidator.Validate(pool.HealthCheck, $"{path}:HealthCheck", _probes?.Names ?? HealthProbeRegistry.BuiltInNames, errors);
+        LoadAwareOptionsValidator.Validate(pool, path, errors);
 
         foreach (var (backendName, backend) in pool.Backends)
         {

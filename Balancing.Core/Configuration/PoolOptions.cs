@@ -41,4 +41,10 @@ public sealed class PoolOptions
     /// <summary>Gets how the pool checks the health of its backends (see docs/HEALTH.md).</summary>
     /// <value>The default is passive health and the panic rule on, active probes off.</value>
     public HealthCheckOptions HealthCheck { get; } = new();
+
+    /// <summary>Gets the settings of the <see cref="LoadStrategyNames.PeakEwma"/> strategy and of every backend's latency estimate.</summary>
+    public PeakEwmaOptions PeakEwma { get; } = new();
+
+    /// <summary>Gets the settings of the <see cref="LoadStrategyNames.ConsistentHash"/> strategy: the key, the load bound, the table size.</summary>
+    public ConsistentHashOptions ConsistentHash { get; } = new();
 }

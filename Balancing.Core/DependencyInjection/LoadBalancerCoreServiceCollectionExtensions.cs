@@ -63,6 +63,8 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         if (!services.Any(static d => d.ServiceType == typeof(LoadStrategyRegistry)))
         {
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.RoundRobin, static _ => new RoundRobinStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.PeakEwma, static sp => new PeakEwmaStrategy(sp.GetRequiredService<TimeProvider>())));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.ConsistentHash, static _ => new ConsistentHashStrategy()));
         }
 
         services.TryAddSingleton<LoadStrategyRegistry>();
