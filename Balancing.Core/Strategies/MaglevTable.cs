@@ -92,9 +92,15 @@ internal sealed class MaglevTable
         var position = (long[])offset.Clone();
         var credit = new double[count];
         var filled = 0;
+
+        // Turns go in order of name, not of configuration, so that balancers listing the same backends in another
+        // order (or a pool whose backends were re-listed) build the very same table.
+        var order = Enumerable.Range(0, count)
+            .OrderBy(i => backends[i].Id.ToUpperInvariant(), StringComparer.Ordinal)
+            .ToArray();
         while (true)
         {
-            for (var i = 0; i < count; i++)
+            foreach (var i in order)
             {
                 credit[i] += (double)shares[i] / maxWeight;
                 while (credit[i] >= 1)
