@@ -9,7 +9,7 @@ namespace Balancing;
 /// <see cref="Interlocked"/> operations and reads never take a lock. An instance survives a configuration
 /// reload as long as the backend keeps its name and address.
 /// </remarks>
-public sealed class BackendState
+public sealed partial class BackendState
 {
     private readonly Lock _healthLock = new();
     private int _inFlight;

@@ -114,7 +114,7 @@ internal sealed class HttpForwarder
         using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
         var affinity = _affinity.For(pool);
         var pin = affinity?.Read(context) ?? default;
-        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), new BalancingContext(context.Connection.RemoteIpAddress) { AffinityBackendId = pin.BackendId }, aborted).ConfigureAwait(false);
+        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, aborted).ConfigureAwait(false);
 
         if (result.Response is not { } response)
         {

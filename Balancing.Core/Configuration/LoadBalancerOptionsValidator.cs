@@ -158,6 +158,7 @@ internal sealed class LoadBalancerOptionsValidator
 
         HealthCheckOptionsValidator.Validate(pool.HealthCheck, $"{path}:HealthCheck", _probes?.Names ?? HealthProbeRegistry.BuiltInNames, errors);
         SessionAffinityOptionsValidator.Validate(pool.SessionAffinity, $"{path}:SessionAffinity", errors);
+        LoadAwareOptionsValidator.Validate(pool, path, errors);
 
         foreach (var (backendName, backend) in pool.Backends)
         {

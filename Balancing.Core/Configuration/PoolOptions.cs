@@ -54,4 +54,10 @@ public sealed class PoolOptions
     /// <summary>Gets the session-affinity settings: whether clients are pinned to the backend that first served them (see docs/AFFINITY.md).</summary>
     /// <value>The default is affinity off.</value>
     public SessionAffinityOptions SessionAffinity { get; } = new();
+
+    /// <summary>Gets the settings of the <see cref="LoadStrategyNames.PeakEwma"/> strategy and of every backend's latency estimate.</summary>
+    public PeakEwmaOptions PeakEwma { get; } = new();
+
+    /// <summary>Gets the settings of the <see cref="LoadStrategyNames.ConsistentHash"/> strategy: the key, the load bound, the table size.</summary>
+    public ConsistentHashOptions ConsistentHash { get; } = new();
 }

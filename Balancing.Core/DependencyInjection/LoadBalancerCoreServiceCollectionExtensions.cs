@@ -67,6 +67,8 @@ public static class LoadBalancerCoreServiceCollectionExtensions
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.LeastConnections, static _ => new LeastConnectionsStrategy()));
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.PowerOfTwoChoices, static _ => new PowerOfTwoChoicesStrategy()));
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.Random, static _ => new RandomStrategy()));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.PeakEwma, static sp => new PeakEwmaStrategy(sp.GetRequiredService<TimeProvider>())));
+            services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.ConsistentHash, static _ => new ConsistentHashStrategy()));
         }
 
         services.TryAddSingleton<LoadStrategyRegistry>();

@@ -371,6 +371,7 @@ public sealed class BalancedSender
             }
         }
 
+        LatencySamples.Record(backend, result, serverPool.Options.PeakEwma, _timeProvider);
         if (unwatched is not null)
         {
             await unwatched.RecordAsync(result).ConfigureAwait(false);

@@ -194,6 +194,7 @@ internal sealed class ServerPool : IServerPool
             _backends = next;
             UpdateBreakers(next, Passive.PassiveHealth.OptionsOf(options));
             RefreshAvailable();
+            (_strategy as Strategies.IPoolAwareStrategy)?.PoolUpdated(this);
         }
     }
 

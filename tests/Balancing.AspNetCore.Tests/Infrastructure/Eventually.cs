@@ -14,4 +14,17 @@ internal static class Eventually
             timeout.Token.ThrowIfCancellationRequested();
         }
     }
+
+    /// <summary>
+    /// Waits for a condition that takes work to observe (a round of requests whose outcome is the condition), checking
+    /// it again and again until it holds or <paramref name="patience"/> runs out.
+    /// </summary>
+    public static async Task TrueAsync(Func<Task<bool>> condition, TimeSpan patience)
+    {
+        using var timeout = new CancellationTokenSource(patience);
+        while (!await condition())
+        {
+            timeout.Token.ThrowIfCancellationRequested();
+        }
+    }
 }

@@ -81,7 +81,7 @@ public sealed class LoadBalancerStrategyBuilderExtensionsTests
         var exception = Assert.ThrowsExactly<OptionsValidationException>(() => balancer.Registry);
 
         Assert.Contains(
-            $"{Strategy}: unknown strategy 'Fastest'; known strategies are FirstBackend, LeastConnections, Pinned, PowerOfTwoChoices, Random, RoundRobin, WeightedRoundRobin.",
+            $"{Strategy}: unknown strategy 'Fastest'; known strategies are ConsistentHash, FirstBackend, LeastConnections, PeakEwma, Pinned, PowerOfTwoChoices, Random, RoundRobin, WeightedRoundRobin.",
             exception.Message);
     }
 

@@ -86,7 +86,7 @@ public sealed class ServerPoolRegistryTests
 
         var exception = Assert.ThrowsExactly<OptionsValidationException>(() => balancer.Registry);
 
-        Assert.Contains("LoadBalancer:Pools:default:Strategy: unknown strategy 'LeastRequests'; known strategies are LeastConnections, PowerOfTwoChoices, Random, RoundRobin, WeightedRoundRobin.", exception.Message);
+        Assert.Contains("LoadBalancer:Pools:default:Strategy: unknown strategy 'LeastRequests'; known strategies are ConsistentHash, LeastConnections, PeakEwma, PowerOfTwoChoices, Random, RoundRobin, WeightedRoundRobin.", exception.Message);
     }
 
     [TestMethod]
