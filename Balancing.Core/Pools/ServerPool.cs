@@ -187,7 +187,6 @@ internal sealed class ServerPool : IServerPool
             _weights.SetWindow(options.SlowStart);
             if (strategy is not null)
             {
-                (strategy as Strategies.IWeightedStrategy)?.UseWeights(_weights);
                 _strategy = strategy;
             }
 

@@ -3,7 +3,7 @@ using Balancing.Pools;
 namespace Balancing.Strategies;
 
 /// <summary>
-/// A strategy that reads its pool's settings or backends. The pool calls <see cref="PoolUpdated"/> once it has applied a
+/// A built-in strategy that reads its pool's settings, backends or effective weights (slow start, see <see cref="EffectiveWeights"/>). The pool calls <see cref="PoolUpdated"/> once it has applied a
 /// configuration (at creation and after every reload), on the thread applying it, so expensive preparation happens there
 /// rather than on a request.
 /// </summary>

@@ -12,7 +12,7 @@ namespace Balancing.Strategies;
 /// (NGINX settles the same ties by weighted round robin). Random numbers are only drawn when a tie happens: one from the
 /// shared source, the following ones from a splitmix64 step on a local.
 /// </remarks>
-internal sealed class LeastConnectionsStrategy : ILoadStrategy, IWeightedStrategy
+internal sealed class LeastConnectionsStrategy : ILoadStrategy, IPoolAwareStrategy
 {
     private readonly Random _random;
     private EffectiveWeights _weights = new(TimeProvider.System);
@@ -26,7 +26,7 @@ internal sealed class LeastConnectionsStrategy : ILoadStrategy, IWeightedStrateg
 
     public string Name => LoadStrategyNames.LeastConnections;
 
-    public void UseWeights(EffectiveWeights weights) => _weights = weights;
+    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
 
     public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
     {

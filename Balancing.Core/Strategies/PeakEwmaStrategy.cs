@@ -39,16 +39,19 @@ internal sealed class PeakEwmaStrategy : ILoadStrategy, IPoolAwareStrategy
             second++;
         }
 
-        var options = _pool?.Options.PeakEwma ?? Defaults;
+        var pool = _pool;
+        var options = pool?.Options.PeakEwma ?? Defaults;
+        var weights = pool?.Weights;
+        var now = weights?.Now() ?? 0;
         var a = candidates[first];
         var b = candidates[second];
-        return Cost(b, options) < Cost(a, options) ? b : a;
+        return Cost(b, options, weights, now) < Cost(a, options, weights, now) ? b : a;
     }
 
-    /// <summary>The backend's cost in 100 ns ticks per unit of weight; lower is better.</summary>
-    internal double Cost(BackendState backend, PeakEwmaOptions options)
+    /// <summary>The backend's cost in 100 ns ticks per unit of (effective, slow-start) weight; lower is better.</summary>
+    internal double Cost(BackendState backend, PeakEwmaOptions options, EffectiveWeights? weights = null, long now = 0)
     {
-        var weight = backend.Weight;
+        var weight = weights?.Of(backend, now) ?? backend.Weight;
         if (weight <= 0)
         {
             return double.PositiveInfinity;

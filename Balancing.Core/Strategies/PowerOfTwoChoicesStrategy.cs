@@ -10,7 +10,7 @@ namespace Balancing.Strategies;
 /// weights; under load the comparison steers requests away from the busier of the two, which keeps any backend from
 /// piling up requests while costing far less than scanning them all (Mitzenmacher, 2001).
 /// </remarks>
-internal sealed class PowerOfTwoChoicesStrategy : ILoadStrategy, IWeightedStrategy
+internal sealed class PowerOfTwoChoicesStrategy : ILoadStrategy, IPoolAwareStrategy
 {
     private readonly Random _random;
     private EffectiveWeights _weights = new(TimeProvider.System);
@@ -25,7 +25,7 @@ internal sealed class PowerOfTwoChoicesStrategy : ILoadStrategy, IWeightedStrate
 
     public string Name => LoadStrategyNames.PowerOfTwoChoices;
 
-    public void UseWeights(EffectiveWeights weights) => _weights = weights;
+    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
 
     public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
     {

@@ -4,7 +4,7 @@ namespace Balancing.Strategies;
 /// A backend drawn at random in proportion to its effective weight: one draw and a binary search over the running sums
 /// of the weights, precomputed per candidate snapshot. No lock, no allocation.
 /// </summary>
-internal sealed class RandomStrategy : ILoadStrategy, IWeightedStrategy
+internal sealed class RandomStrategy : ILoadStrategy, IPoolAwareStrategy
 {
     private readonly Random _random;
     private EffectiveWeights _weights = new(TimeProvider.System);
@@ -19,7 +19,7 @@ internal sealed class RandomStrategy : ILoadStrategy, IWeightedStrategy
 
     public string Name => LoadStrategyNames.Random;
 
-    public void UseWeights(EffectiveWeights weights) => _weights = weights;
+    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
 
     public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
     {

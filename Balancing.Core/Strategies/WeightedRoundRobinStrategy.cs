@@ -18,7 +18,7 @@ namespace Balancing.Strategies;
 /// (O(n)) with the same bit-reversed counter, which keeps the choice in proportion to weight.
 /// </para>
 /// </remarks>
-internal sealed class WeightedRoundRobinStrategy : ILoadStrategy, IWeightedStrategy
+internal sealed class WeightedRoundRobinStrategy : ILoadStrategy, IPoolAwareStrategy
 {
     private EffectiveWeights _weights = new(TimeProvider.System);
     private WeightTable? _table;
@@ -26,7 +26,7 @@ internal sealed class WeightedRoundRobinStrategy : ILoadStrategy, IWeightedStrat
 
     public string Name => LoadStrategyNames.WeightedRoundRobin;
 
-    public void UseWeights(EffectiveWeights weights) => _weights = weights;
+    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
 
     public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
     {
