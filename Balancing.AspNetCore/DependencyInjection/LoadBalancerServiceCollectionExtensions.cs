@@ -50,6 +50,7 @@ public static class LoadBalancerServiceCollectionExtensions
         var services = builder.Services;
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
+        services.TryAddSingleton<Balancing.AspNetCore.Admin.PrometheusMetrics>();
         services.AddLoadBalancerRouting();
 
         // Session affinity protects its pins with Data Protection; AddDataProtection adds only what is missing, so an

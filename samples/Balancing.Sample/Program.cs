@@ -15,5 +15,8 @@ await using var demo = await DemoBackends.StartIfUnconfiguredAsync(builder.Confi
 builder.Services.AddLoadBalancer();
 
 var app = builder.Build();
+
+// Admin endpoints: answered on loopback only unless opened with .AllowRemoteAccess() (put authorization in front then).
+app.MapLoadBalancerMetrics();   // Prometheus scrape endpoint: /metrics
 app.UseLoadBalancer();
 app.Run();

@@ -56,7 +56,8 @@ internal sealed class BalancerHost : IAsyncDisposable
         Action<WebApplication>? configureApp = null,
         Action<IServiceCollection>? configureServices = null,
         string? jsonFile = null,
-        HttpProtocols protocols = HttpProtocols.Http1AndHttp2)
+        HttpProtocols protocols = HttpProtocols.Http1AndHttp2,
+        IPAddress? listenOn = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Configuration.Sources.Clear();
@@ -72,7 +73,7 @@ internal sealed class BalancerHost : IAsyncDisposable
         builder.Logging.AddProvider(new FakeLoggerProvider(logs));
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Loopback, 0, o => o.Protocols = protocols);
+            k.Listen(listenOn ?? IPAddress.Loopback, 0, o => o.Protocols = protocols);
             k.AddServerHeader = false;
         });
         builder.Services.AddLoadBalancer();
