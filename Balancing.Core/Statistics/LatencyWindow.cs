@@ -10,8 +10,8 @@ namespace Balancing.Statistics;
 /// <remarks>
 /// Values are microseconds from 1 µs to 1 hour with 3 significant digits: any value is reported within 0.1 % of what was
 /// recorded (HdrHistogram reports the top of the value's bucket). A longer sample is counted as 1 hour. Each histogram
-/// holds 23,552 32-bit counts (92 KiB); the recorder uses two and the slices up to six, about 740 KiB in all, allocated
-/// when the window first sees a sample and kept until the window is dropped.
+/// holds 23,552 32-bit counts (about 93 KiB); the recorder uses two and the slices up to six, about 0.8 MiB in all,
+/// allocated as samples arrive and kept until the window is dropped.
 /// </remarks>
 internal sealed class LatencyWindow
 {
