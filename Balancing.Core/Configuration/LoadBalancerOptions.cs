@@ -30,4 +30,7 @@ public sealed class LoadBalancerOptions
 
     /// <summary>Gets the settings of the per-request log line.</summary>
     public RequestLoggingOptions RequestLogging { get; } = new();
+
+    /// <summary>Gets the settings of error-rate monitoring, whose alerts are logged and shown in the statistics.</summary>
+    public MonitoringOptions Monitoring { get; } = new();
 }

@@ -80,6 +80,7 @@ internal sealed class LoadBalancerOptionsValidator
         }
 
         Routing.RouteOptionsValidator.Validate(options, sectionPath, errors);
+        Statistics.MonitoringOptionsValidator.Validate(options.Monitoring, $"{sectionPath}:Monitoring", errors);
         foreach (var rule in _rules)
         {
             rule.Validate(options, sectionPath, errors);

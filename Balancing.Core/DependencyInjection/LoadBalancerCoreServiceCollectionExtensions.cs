@@ -76,6 +76,7 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         services.TryAddSingleton<IServerPoolRegistry>(static sp => sp.GetRequiredService<ServerPoolRegistry>());
         services.TryAddSingleton<BalancedSender>();
         services.AddActiveHealthChecks();
+        services.AddLoadBalancerStatistics();
 
         services.AddHttpClient(LoadBalancerDefaults.HttpClientName)
             .ConfigurePrimaryHttpMessageHandler(static sp => BackendHttpHandler.Create(sp.GetRequiredService<ServerPoolRegistry>().Options.Connections))

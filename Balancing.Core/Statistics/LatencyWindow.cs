@@ -1,0 +1,91 @@
+using HdrHistogram;
+
+namespace Balancing.Statistics;
+
+/// <summary>
+/// The distribution of request durations over the last minute, for percentiles: an HdrHistogram <see cref="Recorder"/>
+/// takes samples from any thread, and once a second the clock moves what it holds into the current of six 10-second
+/// slices. Percentiles merge the slices, so they cover the last 50 to 60 seconds.
+/// </summary>
+/// <remarks>
+/// Values are microseconds from 1 µs to 1 hour with 3 significant digits: any value is reported within 0.1 % of what was
+/// recorded (HdrHistogram reports the top of the value's bucket). A longer sample is counted as 1 hour. Each histogram
+/// holds 23,552 32-bit counts (about 93 KiB); the recorder uses two and the slices up to six, about 0.8 MiB in all,
+/// allocated as samples arrive and kept until the window is dropped.
+/// </remarks>
+internal sealed class LatencyWindow
+{
+    public const int SliceCount = 6;
+    public const int SliceSeconds = 10;
+    public const long LowestMicroseconds = 1;
+    public const long HighestMicroseconds = 3_600_000_000;
+    public const int SignificantDigits = 3;
+
+    private readonly Recorder _recorder = HistogramFactory.With32BitBucketSize()
+        .WithValuesFrom(LowestMicroseconds)
+        .WithValuesUpTo(HighestMicroseconds)
+        .WithPrecisionOf(SignificantDigits)
+        .WithThreadSafeWrites()
+        .WithThreadSafeReads()
+        .Create();
+
+    private readonly HistogramBase?[] _slices = new HistogramBase?[SliceCount];
+    private HistogramBase? _interval;
+    private int _slice;
+    private int _secondsInSlice;
+    private int _pending;
+
+    /// <summary>Creates an empty histogram of the same range and precision, for merging slices into.</summary>
+    public static HistogramBase CreateHistogram() => new IntHistogram(LowestMicroseconds, HighestMicroseconds, SignificantDigits);
+
+    /// <summary>Records one duration. Wait-free; safe from any thread.</summary>
+    /// <param name="seconds">The duration in seconds.</param>
+    public void Record(double seconds)
+    {
+        // Out-of-range and NaN samples are clamped rather than dropped: the request happened and counts.
+        var microseconds = seconds * 1_000_000;
+        var value = microseconds >= HighestMicroseconds ? HighestMicroseconds
+            : microseconds >= LowestMicroseconds ? (long)microseconds
+            : LowestMicroseconds;
+        _recorder.RecordValue(value);
+
+        // After the value: the clock drains only when it sees the flag, and then finds the value in the recorder.
+        Volatile.Write(ref _pending, 1);
+    }
+
+    /// <summary>Ends one second: moves the samples taken since the last call into the current slice. Called by one thread at a time.</summary>
+    public void Advance()
+    {
+        if (Interlocked.Exchange(ref _pending, 0) != 0)
+        {
+            _interval = _recorder.GetIntervalHistogram(_interval);
+            if (_interval.TotalCount > 0)
+            {
+                (_slices[_slice] ??= CreateHistogram()).Add(_interval);
+            }
+        }
+
+        if (++_secondsInSlice == SliceSeconds)
+        {
+            // The oldest slice becomes the current one. It is cleared, not dropped: a busy window would otherwise
+            // allocate a large-object-heap array every 10 seconds.
+            _secondsInSlice = 0;
+            _slice = _slice + 1 == SliceCount ? 0 : _slice + 1;
+            _slices[_slice]?.Reset();
+        }
+    }
+
+    /// <summary>Replaces the content of <paramref name="target"/> with every sample of the window. Called by the clock's thread.</summary>
+    /// <param name="target">A histogram from <see cref="CreateHistogram"/>.</param>
+    public void CopyTo(HistogramBase target)
+    {
+        target.Reset();
+        foreach (var slice in _slices)
+        {
+            if (slice is not null && slice.TotalCount > 0)
+            {
+                target.Add(slice);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+namespace Balancing.Statistics;
+
+/// <summary>
+/// The rolling figures of one pool or one backend: requests, errors, retries and ejections per second over the last minute,
+/// the latency distribution, and the state of its error-rate alert.
+/// </summary>
+internal sealed class TrafficStatistics
+{
+    public SlidingCounter Requests { get; } = new();
+
+    public SlidingCounter Errors { get; } = new();
+
+    /// <summary>Gets the retries of the pool's requests; backends have none (a retry is a pool's decision).</summary>
+    public SlidingCounter Retries { get; } = new();
+
+    public SlidingCounter Ejections { get; } = new();
+
+    public LatencyWindow Latency { get; } = new();
+
+    /// <summary>Gets or sets when the current error-rate alert started, or <see langword="null"/> when none is raised. Clock thread only.</summary>
+    public DateTimeOffset? AlertSince { get; set; }
+
+    /// <summary>Records one finished request. Lock-free and allocation-free.</summary>
+    /// <param name="seconds">How long it took.</param>
+    /// <param name="error">Whether it counts as an error.</param>
+    public void RecordRequest(double seconds, bool error)
+    {
+        Latency.Record(seconds);
+
+        // The two counts may straddle a second boundary now and then; error rates are clamped to 1 when read.
+        if (error)
+        {
+            Errors.Increment();
+        }
+
+        Requests.Increment();
+    }
+
+    /// <summary>Ends one second for every counter. Called by one thread at a time.</summary>
+    public void Advance()
+    {
+        Latency.Advance();
+        Requests.Advance();
+        Errors.Advance();
+        Retries.Advance();
+        Ejections.Advance();
+    }
+}
