@@ -339,8 +339,8 @@ public sealed class StatisticsCollectorTests
     {
         Assert.IsNotNull(actual);
 
-        // 3 significant digits: HdrHistogram reports the top of a bucket at most 1/1024 above the value, plus 1 µs of rounding.
-        var tolerance = expected.TotalMicroseconds / 1024 + 1;
+        // 2 significant digits: HdrHistogram reports the top of a bucket at most 1/128 above the value, plus 1 µs of rounding.
+        var tolerance = expected.TotalMicroseconds / 128 + 1;
         Assert.AreEqual(expected.TotalMicroseconds, actual.Value.TotalMicroseconds, tolerance, $"expected {expected}, got {actual}");
     }
 }
