@@ -19,6 +19,10 @@ internal sealed class ProxyTracePropagator : DistributedContextPropagator
 {
     public static readonly ProxyTracePropagator Instance = new();
 
+    // The app's propagator and its fields as an array: called for every forwarded request, so the fields are not
+    // enumerated through the interface (an enumerator each time) but copied once per propagator the app sets.
+    private FieldsOf? _fields;
+
     private ProxyTracePropagator()
     {
     }
@@ -30,7 +34,14 @@ internal sealed class ProxyTracePropagator : DistributedContextPropagator
         var inner = Current;
         if (carrier is HttpRequestMessage request)
         {
-            foreach (var field in inner.Fields)
+            var fields = Volatile.Read(ref _fields);
+            if (fields is null || !ReferenceEquals(fields.Propagator, inner))
+            {
+                fields = new FieldsOf(inner, [.. inner.Fields]);
+                Volatile.Write(ref _fields, fields);
+            }
+
+            foreach (var field in fields.Names)
             {
                 request.Headers.Remove(field);
             }
@@ -44,4 +55,6 @@ internal sealed class ProxyTracePropagator : DistributedContextPropagator
 
     public override IEnumerable<KeyValuePair<string, string?>>? ExtractBaggage(object? carrier, PropagatorGetterCallback? getter)
         => Current.ExtractBaggage(carrier, getter);
+
+    private sealed record FieldsOf(DistributedContextPropagator Propagator, string[] Names);
 }
