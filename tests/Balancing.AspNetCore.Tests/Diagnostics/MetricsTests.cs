@@ -117,26 +117,25 @@ public sealed class MetricsTests
     [TestMethod]
     public async Task BackendBreaksMidBody_RequestIsResponseAbortedWithTheBackendsStatusClass()
     {
+        // The backend breaks only once the client holds the response headers, so the break is mid-body, not before.
+        var headersReceived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var backend = await TestBackend.StartAsync("b1", async context =>
         {
             context.Response.ContentLength = 1000;
             await context.Response.WriteAsync("part of it");
             await context.Response.Body.FlushAsync();
+            await headersReceived.Task;
             context.Abort();
         });
         await using var balancer = await BalancerHost.StartAsync(BalancerHost.PoolSettings(backend));
         using var requests = Collect<long>(balancer, BalancingMetrics.Requests);
 
-        try
-        {
-            using var response = await balancer.Client.GetAsync("/");
-        }
-        catch (HttpRequestException)
-        {
-            // The balancer aborts the client connection: the body was cut short.
-        }
+        using var response = await balancer.Client.GetAsync("/", HttpCompletionOption.ResponseHeadersRead);
+        headersReceived.SetResult();
+        await Assert.ThrowsAsync<Exception>(() => response.Content.ReadAsByteArrayAsync(), "the balancer aborts the client connection: the body was cut short");
 
         await requests.WaitForMeasurementsAsync(1, Eventually.Patience);
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
         Assert.IsTrue(requests.LastMeasurement!.MatchesTags(Tags("default", "b1", "2xx", "response_aborted")));
     }
 
