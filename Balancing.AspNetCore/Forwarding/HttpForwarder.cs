@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
+using BalancingMetrics = Balancing.Diagnostics.BalancingMetrics;
+using FinishedRequest = Balancing.Diagnostics.FinishedRequest;
 
 namespace Balancing.AspNetCore.Forwarding;
 
@@ -24,53 +26,68 @@ internal sealed class HttpForwarder
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Affinity.SessionAffinity _affinity;
+    private readonly BalancingMetrics _metrics;
     private ForwardingSettings? _settings;
 
-    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity)
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics)
     {
         _registry = registry;
         _sender = sender;
         _timeProvider = timeProvider;
         _logger = logger;
         _affinity = affinity;
+        _metrics = metrics;
     }
 
     public async Task ForwardAsync(HttpContext context, string poolName)
     {
         var start = _timeProvider.GetTimestamp();
-        var pool = _registry.GetPool(poolName);
-        if (pool is null)
-        {
-            Log.PoolNotFound(_logger, poolName);
-            context.Response.Headers.RetryAfter = "1";
-            await ProblemResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request.").ConfigureAwait(false);
-            return;
-        }
+        var countedActive = _metrics.RequestStarted(poolName);
 
-        var settings = ForwardingSettings.For(_registry.Options, ref _settings);
-        if (settings.MaxRequestBodySize is long limit
-            && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
-        {
-            bodySize.MaxRequestBodySize = limit;
-        }
-
-        var bodyLength = BufferableBodyLength(context, pool);
-        var buffered = bodyLength > 0 ? ArrayPool<byte>.Shared.Rent(bodyLength) : null;
+        // Every way out records the request once; an exception that escapes leaves it at "internal_error".
+        var finished = FinishedRequest.Unhandled;
         try
         {
-            if (buffered is not null && !await ReadWholeBodyAsync(context, pool, buffered, bodyLength, start).ConfigureAwait(false))
+            var pool = _registry.GetPool(poolName);
+            if (pool is null)
             {
+                finished = FinishedRequest.PoolNotFound;
+                Log.PoolNotFound(_logger, poolName);
+                context.Response.Headers.RetryAfter = "1";
+                await ProblemResponse.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "No backend is available to serve this request.").ConfigureAwait(false);
                 return;
             }
 
-            await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+            var settings = ForwardingSettings.For(_registry.Options, ref _settings);
+            if (settings.MaxRequestBodySize is long limit
+                && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+            {
+                bodySize.MaxRequestBodySize = limit;
+            }
+
+            var bodyLength = BufferableBodyLength(context, pool);
+            var buffered = bodyLength > 0 ? ArrayPool<byte>.Shared.Rent(bodyLength) : null;
+            try
+            {
+                if (buffered is not null && await ReadWholeBodyAsync(context, pool, buffered, bodyLength, start).ConfigureAwait(false) is { } failed)
+                {
+                    finished = failed;
+                    return;
+                }
+
+                finished = await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (buffered is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(buffered);
+                }
+            }
         }
         finally
         {
-            if (buffered is not null)
-            {
-                ArrayPool<byte>.Shared.Return(buffered);
-            }
+            _metrics.RequestEnded(poolName, finished, countedActive, _timeProvider.GetElapsedTime(start));
         }
     }
 
@@ -85,7 +102,8 @@ internal sealed class HttpForwarder
             ? (int)length
             : 0;
 
-    private async Task<bool> ReadWholeBodyAsync(HttpContext context, ServerPool pool, byte[] buffer, int length, long start)
+    /// <summary>Reads the body to be buffered; when that fails, answers the client and returns how the request ended.</summary>
+    private async Task<FinishedRequest?> ReadWholeBodyAsync(HttpContext context, ServerPool pool, byte[] buffer, int length, long start)
     {
         Exception? failure;
         try
@@ -93,7 +111,7 @@ internal sealed class HttpForwarder
             var read = await context.Request.Body.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, context.RequestAborted).ConfigureAwait(false);
             if (read == length)
             {
-                return true;
+                return null;
             }
 
             failure = new IOException($"The client sent {read} of the {length} bytes it declared.");
@@ -104,11 +122,11 @@ internal sealed class HttpForwarder
         }
 
         var result = new BalancedResponse(null, null, ForwardError.RequestBodyFailed, failure, TimeSpan.Zero);
-        await WriteFailureAsync(context, pool, result, failure, start).ConfigureAwait(false);
-        return false;
+        return await WriteFailureAsync(context, pool, result, failure, start).ConfigureAwait(false);
     }
 
-    private async Task SendAndCopyAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, byte[]? buffered, int bufferedLength, long start)
+    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FinishedRequest> SendAndCopyAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, byte[]? buffered, int bufferedLength, long start)
     {
         var aborted = context.RequestAborted;
         using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
@@ -118,8 +136,7 @@ internal sealed class HttpForwarder
 
         if (result.Response is not { } response)
         {
-            await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
-            return;
+            return await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
         }
 
         affinity?.OnServed(context, pin, result.Backend!);
@@ -133,6 +150,8 @@ internal sealed class HttpForwarder
             {
                 LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
             }
+
+            return FinishedRequest.Relayed(result.Backend, (int)response.StatusCode, outcome);
         }
     }
 
@@ -389,13 +408,14 @@ internal sealed class HttpForwarder
         }
     }
 
-    private async Task WriteFailureAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception? readFailure, long start)
+    /// <summary>Answers a request that got no backend response (or logs that the client left) and says how it ended.</summary>
+    private async Task<FinishedRequest> WriteFailureAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception? readFailure, long start)
     {
         var error = result.Error;
         if (error == ForwardError.Canceled || context.RequestAborted.IsCancellationRequested)
         {
             Log.ClientDisconnected(_logger, context.Request.Method, context.Request.Path, pool.Name, TraceId(context));
-            return;
+            return FinishedRequest.Failed(result.Backend, ForwardError.Canceled);
         }
 
         // A body read that failed on the client's side is the client's fault, whatever the handler made of it.
@@ -416,10 +436,11 @@ internal sealed class HttpForwarder
 
         var elapsed = _timeProvider.GetElapsedTime(start).TotalMilliseconds;
         Log.ForwardFailed(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", error, status, elapsed, TraceId(context), result.Exception);
+        var finished = FinishedRequest.Failed(result.Backend, error);
         if (context.Response.HasStarted)
         {
             context.Abort();
-            return;
+            return finished;
         }
 
         if (status == StatusCodes.Status503ServiceUnavailable)
@@ -428,6 +449,7 @@ internal sealed class HttpForwarder
         }
 
         await ProblemResponse.WriteAsync(context, status, detail).ConfigureAwait(false);
+        return finished;
     }
 
     private static int BodyFailureStatus(Exception? readFailure) => readFailure switch

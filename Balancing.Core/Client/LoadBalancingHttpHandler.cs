@@ -1,4 +1,5 @@
 using System.Net.Http;
+using Balancing.Diagnostics;
 using Balancing.Pools;
 
 namespace Balancing.Client;
@@ -18,12 +19,14 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
     private readonly ServerPoolRegistry _registry;
     private readonly BalancedSender _sender;
     private readonly string _poolName;
+    private readonly TimeProvider _timeProvider;
 
-    public LoadBalancingHttpHandler(ServerPoolRegistry registry, BalancedSender sender, string poolName)
+    public LoadBalancingHttpHandler(ServerPoolRegistry registry, BalancedSender sender, string poolName, TimeProvider timeProvider)
     {
         _registry = registry;
         _sender = sender;
         _poolName = poolName;
+        _timeProvider = timeProvider;
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
@@ -39,9 +42,38 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
                 $"'http://{_poolName}/path'; a request for '{Describe(logical)}' is not. Use another HttpClient for other hosts.");
         }
 
-        var pool = _registry.GetPool(_poolName)
-            ?? throw new HttpRequestException(HttpRequestError.ConnectionError, $"Pool '{_poolName}' is not configured.");
+        // Recorded like a forwarded request, except that it ends with the response headers: the body is the caller's to read.
+        var metrics = _registry.Metrics;
+        var start = _timeProvider.GetTimestamp();
+        var countedActive = metrics?.RequestStarted(_poolName) ?? false;
+        var finished = FinishedRequest.Unhandled;
+        try
+        {
+            var pool = _registry.GetPool(_poolName);
+            if (pool is null)
+            {
+                finished = FinishedRequest.PoolNotFound;
+                throw new HttpRequestException(HttpRequestError.ConnectionError, $"Pool '{_poolName}' is not configured.");
+            }
 
+            var result = await SendToPoolAsync(pool, request, logical, cancellationToken).ConfigureAwait(false);
+            if (result.Response is not { } response)
+            {
+                finished = FinishedRequest.Failed(result.Backend, result.Error);
+                throw ToException(result, cancellationToken);
+            }
+
+            finished = new FinishedRequest(result.Backend, (int)response.StatusCode, RequestOutcome.Success);
+            return Wrap(request, response, result);
+        }
+        finally
+        {
+            metrics?.RequestEnded(_poolName, finished, countedActive, _timeProvider.GetElapsedTime(start));
+        }
+    }
+
+    private async Task<BalancedResponse> SendToPoolAsync(ServerPool pool, HttpRequestMessage request, Uri logical, CancellationToken cancellationToken)
+    {
         // The pool describes its backends, so its protocol settings apply, as they do to forwarded requests.
         request.Version = pool.RequestVersion;
         request.VersionPolicy = pool.Options.VersionPolicy;
@@ -50,10 +82,9 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
             request.Headers.Host = logical.Authority;
         }
 
-        BalancedResponse result;
         try
         {
-            result = await _sender.SendAsync(pool, request, logical.PathAndQuery, new BalancingContext(null), cancellationToken).ConfigureAwait(false);
+            return await _sender.SendAsync(pool, request, logical.PathAndQuery, new BalancingContext(null), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -61,12 +92,10 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
             // sends the same message again (a resilience handler's retry) must reach this handler, not one backend.
             request.RequestUri = logical;
         }
+    }
 
-        if (result.Response is not { } response)
-        {
-            throw ToException(result, cancellationToken);
-        }
-
+    private static HttpResponseMessage Wrap(HttpRequestMessage request, HttpResponseMessage response, BalancedResponse result)
+    {
         response.RequestMessage = request;
         response.Content = new BalancedResponseContent(response.Content, result, (int)response.StatusCode >= 500 ? BackendOutcome.FailureStatus : BackendOutcome.Success);
         return response;

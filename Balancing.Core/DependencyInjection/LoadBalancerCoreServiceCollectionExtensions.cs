@@ -71,6 +71,10 @@ public static class LoadBalancerCoreServiceCollectionExtensions
             services.AddSingleton(new LoadStrategyRegistration(LoadStrategyNames.ConsistentHash, static _ => new ConsistentHashStrategy()));
         }
 
+        // Metrics: one meter from the app's IMeterFactory (AddMetrics adds the default factory only when none is there).
+        services.AddMetrics();
+        services.TryAddSingleton<Balancing.Diagnostics.BalancingMetrics>();
+
         services.TryAddSingleton<LoadStrategyRegistry>();
         services.TryAddSingleton<ServerPoolRegistry>();
         services.TryAddSingleton<IServerPoolRegistry>(static sp => sp.GetRequiredService<ServerPoolRegistry>());

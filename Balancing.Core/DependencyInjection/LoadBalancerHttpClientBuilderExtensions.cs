@@ -44,7 +44,7 @@ public static class LoadBalancerHttpClientBuilderExtensions
             }
 
             registry.Mount(poolName);
-            return new LoadBalancingHttpHandler(registry, sender, poolName);
+            return new LoadBalancingHttpHandler(registry, sender, poolName, services.GetRequiredService<TimeProvider>());
         });
 
         return builder;

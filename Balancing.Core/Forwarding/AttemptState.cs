@@ -77,6 +77,7 @@ internal sealed class AttemptState
     public void OnRetry(Outcome<BalancedResponse> outcome)
     {
         var result = outcome.Result;
+        Pool.Metrics?.Retried(Pool.Name, result);
         if (result.Response is { } response)
         {
             result.Complete(BackendOutcome.FailureStatus);

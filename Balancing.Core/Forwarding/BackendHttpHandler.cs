@@ -21,5 +21,7 @@ internal static class BackendHttpHandler
         EnableMultipleHttp2Connections = true,
         // Response headers are copied to the client as they are; the framework's limit (64 KiB) is kept.
         MaxResponseHeadersLength = 64,
+        // The backend must see the balancer's trace context, not the copy of the client's that came with the headers.
+        ActivityHeadersPropagator = Diagnostics.ProxyTracePropagator.Instance,
     };
 }

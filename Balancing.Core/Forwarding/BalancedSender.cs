@@ -95,7 +95,7 @@ public sealed class BalancedSender
             var backend = Pick(serverPool, context, tried: null);
             return backend is null
                 ? new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero)
-                : await SendAttemptAsync(serverPool, request, pathAndQuery, backend, cancellationToken, cancellationToken).ConfigureAwait(false);
+                : await SendAttemptAsync(serverPool, request, pathAndQuery, backend, 1, cancellationToken, cancellationToken).ConfigureAwait(false);
         }
 
         if (!policy.HasTotalTimeout)
@@ -147,7 +147,7 @@ public sealed class BalancedSender
         AttemptState? state = null;
         try
         {
-            var first = await SendAttemptAsync(serverPool, request, pathAndQuery, backend, cancellationToken, cancellationToken).ConfigureAwait(false);
+            var first = await SendAttemptAsync(serverPool, request, pathAndQuery, backend, 1, cancellationToken, cancellationToken).ConfigureAwait(false);
             if (first.Error == ForwardError.None && (first.Response is null || !policy.StatusCodes.Contains((int)first.Response.StatusCode)))
             {
                 return first;
@@ -211,7 +211,7 @@ public sealed class BalancedSender
         var message = state.Attempts == 0 ? state.Request : CopyForRetry(state.Request);
         state.Attempts++;
         state.Tried.Add(backend);
-        return await SendAttemptAsync(state.Pool, message, state.PathAndQuery, backend, attemptToken, state.CallerToken).ConfigureAwait(false);
+        return await SendAttemptAsync(state.Pool, message, state.PathAndQuery, backend, state.Attempts, attemptToken, state.CallerToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -282,29 +282,31 @@ public sealed class BalancedSender
     }
 
     /// <summary>Sends one attempt, through the backend's circuit breaker when passive health is on.</summary>
-    private ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    private ValueTask<BalancedResponse> SendAttemptAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, int attempt, CancellationToken cancellationToken, CancellationToken callerToken)
     {
         var breaker = serverPool.GetBreaker(backend);
         return breaker is null || !breaker.IsWatching
-            ? SendToBackendAsync(serverPool, request, pathAndQuery, backend, cancellationToken, callerToken, breaker)
-            : SendThroughBreakerAsync(breaker, serverPool, request, pathAndQuery, backend, cancellationToken, callerToken);
+            ? SendToBackendAsync(serverPool, request, pathAndQuery, backend, attempt, cancellationToken, callerToken, breaker)
+            : SendThroughBreakerAsync(breaker, serverPool, request, pathAndQuery, backend, attempt, cancellationToken, callerToken);
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BalancedResponse> SendThroughBreakerAsync(Passive.BackendBreaker breaker, ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken)
+    private async ValueTask<BalancedResponse> SendThroughBreakerAsync(Passive.BackendBreaker breaker, ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, int attempt, CancellationToken cancellationToken, CancellationToken callerToken)
     {
         var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
         try
         {
             var outcome = await breaker.Pipeline.ExecuteOutcomeAsync(
-                static async (_, s) => Outcome.FromResult(await s.Sender.SendToBackendAsync(s.Pool, s.Request, s.Path, s.Backend, s.Token, s.Caller).ConfigureAwait(false)),
+                static async (_, s) => Outcome.FromResult(await s.Sender.SendToBackendAsync(s.Pool, s.Request, s.Path, s.Backend, s.Attempt, s.Token, s.Caller).ConfigureAwait(false)),
                 resilience,
-                (Sender: this, Pool: serverPool, Request: request, Path: pathAndQuery, Backend: backend, Token: cancellationToken, Caller: callerToken)).ConfigureAwait(false);
+                (Sender: this, Pool: serverPool, Request: request, Path: pathAndQuery, Backend: backend, Attempt: attempt, Token: cancellationToken, Caller: callerToken)).ConfigureAwait(false);
 
             if (outcome.Exception is Polly.CircuitBreaker.BrokenCircuitException broken)
             {
                 // The breaker refused before anything was sent: as safe to retry elsewhere as a refused connection.
-                return new BalancedResponse(null, backend, ForwardError.ConnectFailed, broken, TimeSpan.Zero);
+                var refused = new BalancedResponse(null, backend, ForwardError.ConnectFailed, broken, TimeSpan.Zero);
+                serverPool.Metrics?.AttemptEnded(serverPool.Name, backend, refused);
+                return refused;
             }
 
             outcome.ThrowIfException();
@@ -319,7 +321,7 @@ public sealed class BalancedSender
     // Sends one attempt under the pool's inactivity timeout. "unwatched" is the backend's breaker when this attempt
     // bypasses its pipeline (BackendBreaker.IsWatching): a failure is fed to it afterwards.
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BalancedResponse> SendToBackendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, CancellationToken cancellationToken, CancellationToken callerToken, Passive.BackendBreaker? unwatched = null)
+    private async ValueTask<BalancedResponse> SendToBackendAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BackendState backend, int attempt, CancellationToken cancellationToken, CancellationToken callerToken, Passive.BackendBreaker? unwatched = null)
     {
         // The path is appended to the backend's address as text, so it must start the path: "users/1" or
         // ".evil.test/x" glued to "http://b1.test" would otherwise name another host.
@@ -335,6 +337,7 @@ public sealed class BalancedSender
         var timeout = tracking is null ? _timeoutSources.Rent(period) : new CancellationTokenSource(period, _timeProvider);
         var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
         tracking?.TrackActivity(timeout, period);
+        var activity = Diagnostics.BalancingActivities.StartAttempt(serverPool.Name, backend, attempt);
         var start = _timeProvider.GetTimestamp();
         backend.RequestStarted();
         BalancedResponse result;
@@ -351,10 +354,11 @@ public sealed class BalancedSender
             backend.RequestCompleted(ToOutcome(error));
             result = new BalancedResponse(null, backend, error, ex, _timeProvider.GetElapsedTime(start));
         }
-        catch
+        catch (Exception ex)
         {
             // Anything else comes from a handler the app added; release the backend before it propagates.
             backend.RequestCompleted(BackendOutcome.TransportError);
+            Diagnostics.BalancingActivities.StopAttempt(activity, ex);
             throw;
         }
         finally
@@ -372,6 +376,8 @@ public sealed class BalancedSender
         }
 
         LatencySamples.Record(backend, result, serverPool.Options.PeakEwma, _timeProvider);
+        serverPool.Metrics?.AttemptEnded(serverPool.Name, backend, result);
+        Diagnostics.BalancingActivities.StopAttempt(activity, result);
         if (unwatched is not null)
         {
             await unwatched.RecordAsync(result).ConfigureAwait(false);

@@ -33,12 +33,16 @@ internal sealed class ActiveHealthChecker : IHostedService, IDisposable
         _probes = probes;
         _timeProvider = timeProvider;
         Logger = logger;
+        Metrics = services.GetService<BalancingMetrics>();
     }
 
     /// <summary>Raised after each completed round of probes of a pool, once the round's health changes are applied.</summary>
     public event EventHandler<HealthCheckRound>? RoundCompleted;
 
     public ILogger Logger { get; }
+
+    /// <summary>Gets the instruments probes record to, if any.</summary>
+    public BalancingMetrics? Metrics { get; }
 
     /// <summary>Gets or sets the source of the jitter; tests set a seeded or scripted one.</summary>
     public Random Random { get; set; } = Random.Shared;

@@ -146,6 +146,7 @@ internal sealed class PoolHealthCheck : IAsyncDisposable
     private async Task ProbeAsync(BackendState backend, long origin, TimeSpan at, CancellationToken cancellationToken)
     {
         await DelayUntilAsync(origin, at, cancellationToken).ConfigureAwait(false);
+        using var activity = BalancingActivities.StartProbe(Pool.Name, backend);
         var started = _timeProvider.GetTimestamp();
         ProbeResult result;
         Task<ProbeResult>? probing = null;
@@ -180,6 +181,7 @@ internal sealed class PoolHealthCheck : IAsyncDisposable
         }
 
         Record(backend, result, _timeProvider.GetElapsedTime(started));
+        BalancingActivities.CompleteProbe(activity, result);
     }
 
     private void Record(BackendState backend, ProbeResult result, TimeSpan latency)
@@ -194,6 +196,7 @@ internal sealed class PoolHealthCheck : IAsyncDisposable
 
             var now = _timeProvider.GetUtcNow();
             var run = backend.RecordProbe(result, latency, now);
+            _checker.Metrics?.ProbeCompleted(Pool.Name, backend.Id, result.IsHealthy, latency);
             if (result.IsHealthy)
             {
                 if (run >= _options.HealthyThreshold && backend.Health != BackendHealth.Healthy)

@@ -172,6 +172,7 @@ internal sealed class BackendBreaker : IDisposable
 
         var until = _timeProvider.GetUtcNow() + breakDuration;
         _backend.Eject(until);
+        _pool.Metrics?.BackendEjected(_pool.Name, _backend.Id);
         Log.BackendEjected(_logger, _backend.Id, _pool.Name, breakDuration.TotalSeconds, _backend.EjectionCount);
         lock (_timerLock)
         {

@@ -294,6 +294,9 @@ internal sealed class ServerPool : IServerPool
         _inService = current;
     }
 
+    /// <summary>Gets the instruments that the pool's requests, attempts and breakers record to, if any.</summary>
+    public Diagnostics.BalancingMetrics? Metrics { get; init; }
+
     /// <summary>Gets a value indicating whether the pool is in panic: too few healthy backends, traffic spread over all.</summary>
     public bool IsPanicking { get; private set; }
 }

@@ -49,6 +49,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _services = services;
         _timeProvider = timeProvider;
         _logger = logger;
+        Metrics = services.GetService(typeof(BalancingMetrics)) as BalancingMetrics;
 
         // Start-up: an invalid configuration is fatal, with every problem listed by key.
         var options = Build(out var errors);
@@ -61,6 +62,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         Apply(options);
         _appliedFingerprint = Fingerprint();
         LogApplied();
+        Metrics?.Observe(this);
 
         foreach (var tokenSource in changeTokenSources)
         {
@@ -73,6 +75,9 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
     /// <summary>Raised after a configuration change was applied or rejected.</summary>
     public event EventHandler<ConfigurationChangeResult>? ConfigurationChanged;
+
+    /// <summary>Gets the balancer's instruments, or <see langword="null"/> when the registry was built without them.</summary>
+    public BalancingMetrics? Metrics { get; }
 
     /// <summary>Gets the configuration currently in force.</summary>
     public LoadBalancerOptions Options => _options;
@@ -268,7 +273,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             }
             else
             {
-                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger);
+                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger) { Metrics = Metrics };
             }
 
             next[name] = pool;

@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Balancing.Diagnostics;
+
+/// <summary>
+/// The balancer's instruments, on one <see cref="Meter"/> named <see cref="BalancingTelemetry.MeterName"/> built from
+/// the app's <see cref="IMeterFactory"/>. Names are lowercase and dotted, durations in seconds. Nothing here repeats
+/// what ASP.NET Core (<c>http.server.*</c>) and <c>HttpClient</c> (<c>http.client.*</c>) publish already: these say
+/// which pool and backend served, how the balancer's own decisions went (attempts, retries, ejections, probes) and
+/// what it believes about each backend.
+/// </summary>
+/// <remarks>
+/// Each recording method checks <see cref="Instrument.Enabled"/> before building its tags, and tags are
+/// <see cref="TagList"/>s of cached strings, so a request costs no allocation whether or not anyone listens.
+/// The gauges read <see cref="BackendState"/> through the registry at each observation, so pools and backends added
+/// or removed by a reload show up (or go) at the next one.
+/// </remarks>
+internal sealed class BalancingMetrics
+{
+    public const string MeterName = BalancingTelemetry.MeterName;
+
+    public const string Requests = "balancing.requests";
+    public const string RequestDuration = "balancing.request.duration";
+    public const string ActiveRequests = "balancing.requests.active";
+    public const string Attempts = "balancing.attempts";
+    public const string Retries = "balancing.retries";
+    public const string BackendHealth = "balancing.backend.health";
+    public const string BackendAvailable = "balancing.backend.available";
+    public const string BreakerState = "balancing.backend.breaker.state";
+    public const string InFlight = "balancing.backend.in_flight";
+    public const string Ejections = "balancing.backend.ejections";
+    public const string ProbeDuration = "balancing.probe.duration";
+    public const string ProbeFailures = "balancing.probe.failures";
+
+    /// <summary>From 1 ms to 30 s: a proxied request or a probe rarely takes less, and the longest default timeout is 30 s.</summary>
+    private static readonly InstrumentAdvice<double> SecondsAdvice = new()
+    {
+        HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30],
+    };
+
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _requestDuration;
+    private readonly UpDownCounter<long> _activeRequests;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _retries;
+    private readonly Counter<long> _ejections;
+    private readonly Histogram<double> _probeDuration;
+    private readonly Counter<long> _probeFailures;
+    private volatile IServerPoolRegistry? _registry;
+
+    public BalancingMetrics(IMeterFactory meterFactory)
+    {
+        ArgumentNullException.ThrowIfNull(meterFactory);
+        Meter = meterFactory.Create(MeterName);
+
+        _requests = Meter.CreateCounter<long>(Requests, "{request}",
+            "Requests the balancer finished, counted once whatever their attempts, by pool, backend, status class and outcome.");
+        _requestDuration = Meter.CreateHistogram(RequestDuration, "s",
+            "Time from the balancer receiving a request to its response being relayed (or the balancer answering itself).",
+            tags: null, SecondsAdvice);
+        _activeRequests = Meter.CreateUpDownCounter<long>(ActiveRequests, "{request}",
+            "Requests being forwarded now, by pool.");
+        _attempts = Meter.CreateCounter<long>(Attempts, "{attempt}",
+            "Attempts sent to backends (a request with retries makes several), by pool, backend and outcome.");
+        _retries = Meter.CreateCounter<long>(Retries, "{retry}",
+            "Retries on another backend, by pool and the reason the previous attempt failed.");
+        _ejections = Meter.CreateCounter<long>(Ejections, "{ejection}",
+            "Times passive health (the circuit breaker) ejected a backend.");
+        _probeDuration = Meter.CreateHistogram(ProbeDuration, "s",
+            "Time an active health probe took, by result (pass or fail).",
+            tags: null, SecondsAdvice);
+        _probeFailures = Meter.CreateCounter<long>(ProbeFailures, "{probe}",
+            "Active health probes that failed.");
+
+        Meter.CreateObservableGauge(BackendHealth, () => ObserveBackends(static (_, b) => b.Health == Balancing.BackendHealth.Unhealthy ? 0 : 1),
+            unit: null, "1 while the backend is Healthy or Unknown (not yet probed), 0 while active health checks say it is Unhealthy.");
+        Meter.CreateObservableGauge(BackendAvailable, () => ObserveBackends(static (p, b) => p.AvailableBackends.Contains(b) ? 1 : 0),
+            unit: null, "1 while the backend is among those its pool sends new requests to, 0 otherwise.");
+        Meter.CreateObservableGauge(BreakerState, () => ObserveBackends(static (_, b) => BreakerValue(b.BreakerState)),
+            unit: null, "The backend's circuit breaker: 0 closed, 1 half-open (trial request), 2 open (ejected).");
+        Meter.CreateObservableGauge(InFlight, () => ObserveBackends(static (_, b) => (long)b.InFlight),
+            "{request}", "Requests the backend is serving now.");
+    }
+
+    /// <summary>Gets the meter, for tests and for listeners that filter on it.</summary>
+    public Meter Meter { get; }
+
+    /// <summary>Points the gauges at the registry whose pools they report.</summary>
+    public void Observe(IServerPoolRegistry registry) => _registry = registry;
+
+    /// <summary>
+    /// Counts a request as active. Returns whether it was counted, to be handed back to <see cref="RequestEnded"/>, so that
+    /// a listener that subscribes in between never sees an end without its start.
+    /// </summary>
+    public bool RequestStarted(string pool)
+    {
+        if (!_activeRequests.Enabled)
+        {
+            return false;
+        }
+
+        _activeRequests.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Pool, pool));
+        return true;
+    }
+
+    /// <summary>Records a finished request: one count and one duration, with the same tags.</summary>
+    public void RequestEnded(string pool, in FinishedRequest finished, bool countedActive, TimeSpan elapsed)
+    {
+        if (countedActive)
+        {
+            _activeRequests.Add(-1, new KeyValuePair<string, object?>(TelemetryTags.Pool, pool));
+        }
+
+        if (!_requests.Enabled && !_requestDuration.Enabled)
+        {
+            return;
+        }
+
+        var tags = new TagList
+        {
+            { TelemetryTags.Pool, pool },
+            { TelemetryTags.Backend, TelemetryTags.BackendOf(finished.Backend) },
+            { TelemetryTags.StatusClass, TelemetryTags.StatusClassOf(finished.StatusCode) },
+            { TelemetryTags.Outcome, TelemetryTags.OutcomeOf(finished.Outcome) },
+        };
+        _requests.Add(1, in tags);
+        _requestDuration.Record(elapsed.TotalSeconds, in tags);
+    }
+
+    /// <summary>Records one attempt on a backend: a response (whatever its status) is a success.</summary>
+    public void AttemptEnded(string pool, BackendState backend, in BalancedResponse result)
+    {
+        if (_attempts.Enabled)
+        {
+            _attempts.Add(1, new TagList
+            {
+                { TelemetryTags.Pool, pool },
+                { TelemetryTags.Backend, backend.Id },
+                { TelemetryTags.Outcome, TelemetryTags.OutcomeOf(result.Error) },
+            });
+        }
+    }
+
+    /// <summary>Records a retry, with the failure of the attempt before it as the reason.</summary>
+    public void Retried(string pool, in BalancedResponse previous)
+    {
+        if (_retries.Enabled)
+        {
+            _retries.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Reason, TelemetryTags.RetryReasonOf(previous)));
+        }
+    }
+
+    public void BackendEjected(string pool, string backend)
+    {
+        if (_ejections.Enabled)
+        {
+            _ejections.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Backend, backend));
+        }
+    }
+
+    public void ProbeCompleted(string pool, string backend, bool passed, TimeSpan elapsed)
+    {
+        if (_probeDuration.Enabled)
+        {
+            _probeDuration.Record(elapsed.TotalSeconds,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Backend, backend),
+                new KeyValuePair<string, object?>(TelemetryTags.Result, passed ? TelemetryTags.Pass : TelemetryTags.Fail));
+        }
+
+        if (!passed && _probeFailures.Enabled)
+        {
+            _probeFailures.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Backend, backend));
+        }
+    }
+
+    /// <summary>The enum's order (closed, open, half-open) is not the gauge's, which rises with the severity.</summary>
+    internal static int BreakerValue(Balancing.BreakerState state) => state switch
+    {
+        Balancing.BreakerState.HalfOpen => 1,
+        Balancing.BreakerState.Open => 2,
+        _ => 0,
+    };
+
+    private List<Measurement<T>> ObserveBackends<T>(Func<IServerPool, BackendState, T> read)
+        where T : struct
+    {
+        var measurements = new List<Measurement<T>>();
+        if (_registry is not { } registry)
+        {
+            return measurements;
+        }
+
+        // The pools and their backends as they are now: a reload between two observations is simply seen by the next.
+        foreach (var pool in registry.Pools)
+        {
+            foreach (var backend in pool.Backends)
+            {
+                measurements.Add(new Measurement<T>(read(pool, backend), new TagList
+                {
+                    { TelemetryTags.Pool, pool.Name },
+                    { TelemetryTags.Backend, backend.Id },
+                }));
+            }
+        }
+
+        return measurements;
+    }
+}
