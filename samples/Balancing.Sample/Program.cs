@@ -18,5 +18,6 @@ var app = builder.Build();
 
 // Admin endpoints: answered on loopback only unless opened with .AllowRemoteAccess() (put authorization in front then).
 app.MapLoadBalancerMetrics();   // Prometheus scrape endpoint: /metrics
+app.MapLoadBalancerStats();     // per-backend rates, error rates and latency percentiles as JSON: /_lb/stats
 app.UseLoadBalancer();
 app.Run();
