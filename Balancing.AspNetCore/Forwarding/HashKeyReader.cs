@@ -35,51 +35,8 @@ internal static class HashKeyReader
         return string.IsNullOrEmpty(key) ? null : key;
     }
 
-    /// <summary>
-    /// The client's address as the balancer can vouch for it: the TCP peer, unless the peer is a trusted proxy in
-    /// <see cref="XForwardedMode.Append"/> mode (the only mode that believes <c>X-Forwarded-For</c>). Then the chain is
-    /// read from the right, past every trusted proxy, to the first address that is not one; an entry that is not an
-    /// address ends the walk at the last hop that could be vouched for.
-    /// </summary>
-    public static IPAddress? ClientAddress(HttpContext context, ForwardingSettings settings)
-    {
-        var client = context.Connection.RemoteIpAddress;
-        if (settings.XForwarded != XForwardedMode.Append
-            || !settings.IsTrustedProxy(client)
-            || !context.Request.Headers.TryGetValue(ProxyHeaders.XForwardedFor, out var values))
-        {
-            return client;
-        }
-
-        for (var v = values.Count - 1; v >= 0; v--)
-        {
-            var rest = values[v].AsSpan();
-            while (!rest.IsEmpty)
-            {
-                var comma = rest.LastIndexOf(',');
-                var entry = rest[(comma + 1)..].Trim();
-                rest = comma < 0 ? default : rest[..comma];
-                if (entry.IsEmpty)
-                {
-                    continue;
-                }
-
-                // "203.0.113.9", "203.0.113.9:51000", "2001:db8::1" and "[2001:db8::1]:51000" all occur in the wild.
-                if (!IPEndPoint.TryParse(entry, out var endpoint))
-                {
-                    return client;
-                }
-
-                client = endpoint.Address;
-                if (!settings.IsTrustedProxy(client))
-                {
-                    return client;
-                }
-            }
-        }
-
-        return client;
-    }
+    /// <summary>The client's address as the balancer can vouch for it; see <see cref="Forwarding.ClientAddress.Resolve"/>.</summary>
+    public static IPAddress? ClientAddress(HttpContext context, ForwardingSettings settings) => Forwarding.ClientAddress.Resolve(context, settings);
 
     private static string? FirstValue(IHeaderDictionary headers, string name)
     {

@@ -27,10 +27,12 @@ internal sealed class HttpForwarder
     private readonly ILogger _logger;
     private readonly Affinity.SessionAffinity _affinity;
     private readonly BalancingMetrics _metrics;
+    private readonly RateLimiting.ClientRateLimiting _rateLimiting;
     private ForwardingSettings? _settings;
 
-    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics)
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, RateLimiting.ClientRateLimiting rateLimiting)
     {
+        _rateLimiting = rateLimiting;
         _registry = registry;
         _sender = sender;
         _timeProvider = timeProvider;
@@ -39,15 +41,36 @@ internal sealed class HttpForwarder
         _metrics = metrics;
     }
 
-    public async Task ForwardAsync(HttpContext context, string poolName)
+    /// <param name="context">The request.</param>
+    /// <param name="poolName">The pool to forward to.</param>
+    /// <param name="route">The route that chose the pool, whose rate limit applies; <see langword="null"/> for none.</param>
+    public async Task ForwardAsync(HttpContext context, string poolName, string? route = null)
     {
         var start = _timeProvider.GetTimestamp();
         var countedActive = _metrics.RequestStarted(poolName);
 
         // Every way out records the request once; an exception that escapes leaves it at "internal_error".
         var finished = FinishedRequest.Unhandled;
+        System.Threading.RateLimiting.RateLimitLease? lease = null;
         try
         {
+            var settings = ForwardingSettings.For(_registry.Options, ref _settings);
+            if (_rateLimiting.Current.IsActive)
+            {
+                // Before anything else: a client over its limit costs no backend, no buffering, no cache lookup.
+                (lease, var refused) = await RateLimiting.RateLimitedResponse.CheckAsync(_rateLimiting, context, settings, route).ConfigureAwait(false);
+                if (refused is { } outcome)
+                {
+                    finished = outcome;
+                    if (outcome.Outcome == Balancing.Diagnostics.RequestOutcome.RateLimited)
+                    {
+                        _metrics.RateLimitRejected(poolName, route);
+                    }
+
+                    return;
+                }
+            }
+
             var pool = _registry.GetPool(poolName);
             if (pool is null)
             {
@@ -58,7 +81,6 @@ internal sealed class HttpForwarder
                 return;
             }
 
-            var settings = ForwardingSettings.For(_registry.Options, ref _settings);
             if (settings.MaxRequestBodySize is long limit
                 && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
             {
@@ -87,6 +109,7 @@ internal sealed class HttpForwarder
         }
         finally
         {
+            lease?.Dispose();
             _metrics.RequestEnded(poolName, finished, countedActive, _timeProvider.GetElapsedTime(start));
         }
     }

@@ -50,15 +50,25 @@ internal sealed class LoadBalancerRouter
     /// <c>default</c>; otherwise the best matching route's pool, else <paramref name="fallbackPool"/>, else
     /// <see langword="null"/> (no route matches).
     /// </summary>
-    public string? Match(HttpContext context, string? fallbackPool)
+    public string? Match(HttpContext context, string? fallbackPool) => Match(context, fallbackPool, out _);
+
+    /// <summary>As <see cref="Match(HttpContext, string?)"/>, and tells which route matched (<see langword="null"/> for none).</summary>
+    public string? Match(HttpContext context, string? fallbackPool, out string? route)
     {
+        route = null;
         var table = Table;
         if (table.IsEmpty)
         {
             return fallbackPool ?? LoadBalancerOptions.DefaultPoolName;
         }
 
-        return table.Match(context) ?? fallbackPool;
+        if (table.MatchRoute(context) is { } matched)
+        {
+            route = matched.Name;
+            return matched.Pool;
+        }
+
+        return fallbackPool;
     }
 
     /// <summary>Answers a request no route matches: 404 with a problem+json body.</summary>

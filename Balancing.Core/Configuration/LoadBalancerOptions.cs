@@ -33,4 +33,7 @@ public sealed class LoadBalancerOptions
 
     /// <summary>Gets the settings of error-rate monitoring, whose alerts are logged and shown in the statistics.</summary>
     public MonitoringOptions Monitoring { get; } = new();
+
+    /// <summary>Gets the per-client rate limit (see docs/RATE-LIMITING.md); routes may override it.</summary>
+    public RateLimitingOptions RateLimiting { get; } = new();
 }

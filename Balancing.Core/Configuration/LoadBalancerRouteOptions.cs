@@ -35,4 +35,11 @@ public sealed class LoadBalancerRouteOptions
     /// </summary>
     /// <value>The default is 0.</value>
     public int Order { get; set; }
+
+    /// <summary>
+    /// Gets the route's own rate limit: settings left out come from <c>LoadBalancer:RateLimiting</c>;
+    /// <c>Enabled: false</c> exempts the route. See docs/RATE-LIMITING.md.
+    /// </summary>
+    /// <value>The default overrides nothing: the route shares the global limit.</value>
+    public RouteRateLimitingOptions RateLimiting { get; } = new();
 }

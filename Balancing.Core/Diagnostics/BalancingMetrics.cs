@@ -32,6 +32,7 @@ internal sealed class BalancingMetrics
     public const string Ejections = "balancing.backend.ejections";
     public const string ProbeDuration = "balancing.probe.duration";
     public const string ProbeFailures = "balancing.probe.failures";
+    public const string RateLimitRejections = "balancing.rate_limit.rejections";
 
     /// <summary>From 1 ms to 30 s: a proxied request or a probe rarely takes less, and the longest default timeout is 30 s.</summary>
     private static readonly InstrumentAdvice<double> SecondsAdvice = new()
@@ -47,6 +48,7 @@ internal sealed class BalancingMetrics
     private readonly Counter<long> _ejections;
     private readonly Histogram<double> _probeDuration;
     private readonly Counter<long> _probeFailures;
+    private readonly Counter<long> _rateLimitRejections;
     private volatile IServerPoolRegistry? _registry;
 
     public BalancingMetrics(IMeterFactory meterFactory)
@@ -72,6 +74,8 @@ internal sealed class BalancingMetrics
             tags: null, SecondsAdvice);
         _probeFailures = Meter.CreateCounter<long>(ProbeFailures, "{probe}",
             "Active health probes that failed.");
+        _rateLimitRejections = Meter.CreateCounter<long>(RateLimitRejections, "{request}",
+            "Requests refused with 429 because their client was over its rate limit, by pool and route (none without one).");
 
         Meter.CreateObservableGauge(BackendHealth, () => ObserveBackends(static (_, b) => b.Health == Balancing.BackendHealth.Unhealthy ? 0 : 1),
             unit: null, "1 while the backend is Healthy or Unknown (not yet probed), 0 while active health checks say it is Unhealthy.");
@@ -178,6 +182,22 @@ internal sealed class BalancingMetrics
             _probeFailures.Add(1,
                 new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
                 new KeyValuePair<string, object?>(TelemetryTags.Backend, backend));
+        }
+    }
+
+    /// <summary>
+    /// Counts a request the rate limiter refused. The request itself is recorded as finished by <see cref="RequestEnded"/>
+    /// with <see cref="FinishedRequest.RateLimited"/>.
+    /// </summary>
+    /// <param name="pool">The pool the request was routed to.</param>
+    /// <param name="route">The route that matched it, or <see langword="null"/> when none did (no routes, or <c>MapLoadBalancer</c>).</param>
+    public void RateLimitRejected(string pool, string? route)
+    {
+        if (_rateLimitRejections.Enabled)
+        {
+            _rateLimitRejections.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Route, route ?? TelemetryTags.None));
         }
     }
 

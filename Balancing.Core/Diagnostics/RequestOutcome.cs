@@ -37,11 +37,14 @@ internal enum RequestOutcome
 
     /// <summary>An exception escaped the forwarding (from a handler the app added, for example).</summary>
     InternalError = 11,
+
+    /// <summary>The client was over its rate limit; the balancer answered 429 without trying a backend.</summary>
+    RateLimited = 12,
 }
 
 /// <summary>One finished request, as the request-level instruments record it.</summary>
 /// <param name="Backend">The backend of the final attempt, or <see langword="null"/> when none was tried.</param>
-/// <param name="StatusCode">The backend's status code, or 0 when the balancer answered without a backend response.</param>
+/// <param name="StatusCode">The backend's status code, 429 for a request the rate limiter refused, or 0 when the balancer answered without a backend response for any other reason.</param>
 /// <param name="Outcome">How the request ended.</param>
 internal readonly record struct FinishedRequest(BackendState? Backend, int StatusCode, RequestOutcome Outcome)
 {
@@ -50,6 +53,9 @@ internal readonly record struct FinishedRequest(BackendState? Backend, int Statu
 
     /// <summary>A request routed to a pool that is not configured.</summary>
     public static FinishedRequest PoolNotFound => new(null, 0, RequestOutcome.PoolNotFound);
+
+    /// <summary>A request refused by the rate limiter: recorded with status 429, so its status class is <c>4xx</c>.</summary>
+    public static FinishedRequest RateLimited => new(null, 429, RequestOutcome.RateLimited);
 
     /// <summary>A request that ended without a backend response.</summary>
     public static FinishedRequest Failed(BackendState? backend, ForwardError error) => new(backend, 0, (RequestOutcome)error);

@@ -15,6 +15,7 @@ internal static class TelemetryTags
     public const string Outcome = "outcome";
     public const string Reason = "reason";
     public const string Result = "result";
+    public const string Route = "route";
 
     /// <summary>No backend was tried, or no backend response (the balancer answered itself).</summary>
     public const string None = "none";
@@ -38,6 +39,7 @@ internal static class TelemetryTags
         "response_aborted",
         "pool_not_found",
         "internal_error",
+        "rate_limited",
     ];
 
     private static readonly string[] StatusClasses = [None, "1xx", "2xx", "3xx", "4xx", "5xx"];
@@ -48,7 +50,7 @@ internal static class TelemetryTags
     /// <summary>Every value of the <c>outcome</c> tag of the request instruments, for documentation and tests.</summary>
     public static IReadOnlyList<string> AllOutcomes => Outcomes;
 
-    public static string OutcomeOf(RequestOutcome outcome) => (uint)outcome < (uint)Outcomes.Length ? Outcomes[(int)outcome] : Outcomes[^1];
+    public static string OutcomeOf(RequestOutcome outcome) => (uint)outcome < (uint)Outcomes.Length ? Outcomes[(int)outcome] : Outcomes[(int)RequestOutcome.InternalError];
 
     public static string OutcomeOf(ForwardError error) => OutcomeOf((RequestOutcome)error);
 

@@ -17,6 +17,9 @@ internal static class BalancingInstruments
     /// <summary>Counter&lt;long&gt;; tags pool, backend.</summary>
     public const string Ejections = "balancing.backend.ejections";
 
+    /// <summary>Counter&lt;long&gt;; tags pool, route.</summary>
+    public const string RateLimitRejections = "balancing.rate_limit.rejections";
+
     public const string PoolTag = "pool";
     public const string BackendTag = "backend";
     public const string StatusClassTag = "status_class";
@@ -31,17 +34,20 @@ internal static class BalancingInstruments
     /// <summary>The outcome of a request whose client went away: neither the backend's nor the balancer's failure.</summary>
     public const string Canceled = "canceled";
 
+    /// <summary>The outcome of a request the rate limiter refused: the limit doing its job, not a failure.</summary>
+    public const string RateLimited = "rate_limited";
+
     public const string ServerErrorClass = "5xx";
 
     /// <summary>
     /// Whether a finished request counts as an error: the backend answered 5xx, or the exchange ended in anything but a
-    /// relayed response or a client that went away (no backend available, connect failure, timeout, broken response...).
+    /// relayed response, a client that went away or a client over its rate limit (no backend available, connect failure, timeout, broken response...).
     /// </summary>
     public static bool IsError(string? outcome, string? statusClass)
         => outcome switch
         {
             Success => statusClass == ServerErrorClass,
-            Canceled => false,
+            Canceled or RateLimited => false,
             _ => true,
         };
 }

@@ -27,6 +27,12 @@ public sealed record PoolStatistics
     /// <summary>Gets how many times passive health ejected one of the pool's backends.</summary>
     public required RecentCounts Ejections { get; init; }
 
+    /// <summary>
+    /// Gets how many of the pool's requests the rate limiter refused with 429. They are also in
+    /// <see cref="Last10Seconds"/> and <see cref="LastMinute"/> as requests, but not as errors.
+    /// </summary>
+    public required RecentCounts RateLimited { get; init; }
+
     /// <summary>Gets a value indicating whether the pool's error rate is at or above the alert threshold.</summary>
     public required bool ErrorRateAlert { get; init; }
 

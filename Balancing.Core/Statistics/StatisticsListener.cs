@@ -16,6 +16,7 @@ internal sealed class StatisticsListener : IDisposable
     private static readonly object RequestDurationKind = new();
     private static readonly object RetriesKind = new();
     private static readonly object EjectionsKind = new();
+    private static readonly object RateLimitedKind = new();
 
     private readonly MeterListener _listener;
     private readonly object? _scope;
@@ -47,6 +48,7 @@ internal sealed class StatisticsListener : IDisposable
             BalancingInstruments.RequestDuration => RequestDurationKind,
             BalancingInstruments.Retries => RetriesKind,
             BalancingInstruments.Ejections => EjectionsKind,
+            BalancingInstruments.RateLimitRejections => RateLimitedKind,
             _ => null,
         };
         if (kind is not null)
@@ -90,7 +92,7 @@ internal sealed class StatisticsListener : IDisposable
 
     private void OnLongMeasurement(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        if (measurement <= 0 || !(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind)))
+        if (measurement <= 0 || !(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind) || ReferenceEquals(state, RateLimitedKind)))
         {
             return;
         }
@@ -116,6 +118,10 @@ internal sealed class StatisticsListener : IDisposable
         if (ReferenceEquals(state, RetriesKind))
         {
             _store.RecordRetries(pool, measurement);
+        }
+        else if (ReferenceEquals(state, RateLimitedKind))
+        {
+            _store.RecordRateLimited(pool, measurement);
         }
         else
         {

@@ -50,6 +50,7 @@ internal static class StatisticsSnapshot
             Latency = Latency(totals, scratch),
             Retries = Counts(totals?.Retries),
             Ejections = Counts(totals?.Ejections),
+            RateLimited = Counts(totals?.RateLimited),
             ErrorRateAlert = totals?.AlertSince is not null,
             AlertSince = totals?.AlertSince,
             Backends = built,

@@ -37,6 +37,8 @@ internal sealed class StatisticsStore
 
     public void RecordRetries(string pool, long count) => FindOrAddPool(pool)?.Totals.Retries.Add(count);
 
+    public void RecordRateLimited(string pool, long count) => FindOrAddPool(pool)?.Totals.RateLimited.Add(count);
+
     public void RecordEjections(string pool, string? backend, long count)
     {
         var traffic = FindOrAddPool(pool);

@@ -15,6 +15,9 @@ internal sealed class TrafficStatistics
 
     public SlidingCounter Ejections { get; } = new();
 
+    /// <summary>Gets the requests refused by the rate limiter; pools only (no backend was chosen for them).</summary>
+    public SlidingCounter RateLimited { get; } = new();
+
     public LatencyWindow Latency { get; } = new();
 
     /// <summary>Gets or sets when the current error-rate alert started, or <see langword="null"/> when none is raised. Clock thread only.</summary>
@@ -44,5 +47,6 @@ internal sealed class TrafficStatistics
         Errors.Advance();
         Retries.Advance();
         Ejections.Advance();
+        RateLimited.Advance();
     }
 }
