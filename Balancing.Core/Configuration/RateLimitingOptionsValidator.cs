@@ -52,9 +52,8 @@ internal static class RateLimitingOptionsValidator
 
         // Each overridden value is checked where it was written; the segment length depends on two values that may come
         // from different places, so it is checked on the combination and reported at the route's key.
-        var before = errors.Count;
-        ValidateLimits(route.PermitLimit, route.Window, route.TokensPerPeriod, route.SegmentsPerWindow, route.QueueLimit, path, errors, checkSegment: false);
-        if (errors.Count == before && (route.Window is not null || route.SegmentsPerWindow is not null))
+        var windowValid = ValidateLimits(route.PermitLimit, route.Window, route.TokensPerPeriod, route.SegmentsPerWindow, route.QueueLimit, path, errors, checkSegment: false);
+        if (windowValid && (route.Window is not null || route.SegmentsPerWindow is not null))
         {
             ValidateSegment(route.Window ?? global.Window, route.SegmentsPerWindow ?? global.SegmentsPerWindow, path, errors);
         }
@@ -68,7 +67,8 @@ internal static class RateLimitingOptionsValidator
         }
     }
 
-    private static void ValidateLimits(int? permitLimit, TimeSpan? window, int? tokensPerPeriod, int? segments, int? queueLimit, string path, List<string> errors, bool checkSegment = true)
+    /// <returns>Whether the window and the segment count (where given) are valid, so their combination can be checked.</returns>
+    private static bool ValidateLimits(int? permitLimit, TimeSpan? window, int? tokensPerPeriod, int? segments, int? queueLimit, string path, List<string> errors, bool checkSegment = true)
     {
         if (permitLimit is < 1)
         {
@@ -103,6 +103,8 @@ internal static class RateLimitingOptionsValidator
         {
             ValidateSegment(w, s, path, errors);
         }
+
+        return windowValid && segmentsValid;
     }
 
     private static void ValidateSegment(TimeSpan window, int segments, string path, List<string> errors)

@@ -95,7 +95,7 @@ public sealed class StatsEndpointTests
 
         CollectionAssert.AreEqual(new[] { "generatedAt", "errorRateThreshold", "errorRateWindow", "minimumRequests", "pools" }, Names(root));
         CollectionAssert.AreEqual(
-            new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "errorRateAlert", "alertSince", "backends" },
+            new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "rateLimited", "errorRateAlert", "alertSince", "backends" },
             Names(pool));
         CollectionAssert.AreEqual(
             new[]
