@@ -107,6 +107,9 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<UInt128>
 
     private Partition Find(UInt128 key)
     {
+        // A retired limiter (replaced by a reload) refuses, so its caller moves to the successor: new partitions here
+        // would never be swept.
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         if (!_partitions.TryGetValue(key, out var partition))
         {
             partition = _partitions.GetOrAdd(key, _create);

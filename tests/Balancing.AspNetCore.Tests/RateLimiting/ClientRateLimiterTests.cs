@@ -129,6 +129,20 @@ public sealed class ClientRateLimiterTests
         Assert.IsTrue(left < held / 10, $"after the sweep {left:N0} of {held:N0} bytes are still held");
     }
 
+    [TestMethod]
+    public async Task Heartbeat_OnTheSystemClock_RefillsAnEmptyBucket()
+    {
+        using var limiter = new ClientRateLimiter(Bucket with { PermitLimit = 1, TokensPerPeriod = 1, Window = TimeSpan.FromMilliseconds(50) }, TimeProvider.System);
+        var key = Key("203.0.113.9");
+        Assert.IsTrue(limiter.AttemptAcquire(key).IsAcquired);
+        Assert.IsFalse(limiter.AttemptAcquire(key).IsAcquired);
+
+        // The limiters have no timers of their own: only the heartbeat can bring the token back.
+        await Infrastructure.Eventually.TrueAsync(() => limiter.GetStatistics(key)?.CurrentAvailablePermits == 1, TimeSpan.FromSeconds(10));
+
+        Assert.IsTrue(limiter.AttemptAcquire(key).IsAcquired);
+    }
+
     private static UInt128 Key(string address) => ClientPartitionKey.For(IPAddress.Parse(address), 64);
 
     private static long ManagedMemory()

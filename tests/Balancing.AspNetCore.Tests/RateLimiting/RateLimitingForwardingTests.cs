@@ -4,6 +4,7 @@ using System.Text.Json;
 using Balancing.AspNetCore.Tests.Infrastructure;
 using Balancing.Diagnostics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Options;
@@ -174,6 +175,40 @@ public sealed class RateLimitingForwardingTests
         var window = pool.GetProperty("last10Seconds");
         Assert.AreEqual((Permits + 2L, 0L), (window.GetProperty("requests").GetInt64(), window.GetProperty("errors").GetInt64()),
             "refused requests are requests of the pool, not errors");
+    }
+
+    [TestMethod]
+    public async Task Concurrency_SecondRequestWhileTheFirstIsInProgress_IsRefused()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = await TestBackend.StartAsync("b1", async context =>
+        {
+            if (context.Request.Path == "/slow")
+            {
+                arrived.TrySetResult();
+                await release.Task;
+            }
+
+            await context.Response.WriteAsync("done");
+        });
+        var settings = BalancerHost.PoolSettings(backend);
+        settings["LoadBalancer:RateLimiting:Enabled"] = "true";
+        settings["LoadBalancer:RateLimiting:Algorithm"] = "Concurrency";
+        settings["LoadBalancer:RateLimiting:PermitLimit"] = "1";
+        await using var balancer = await BalancerHost.StartAsync(settings);
+
+        var slow = balancer.Client.GetAsync("/slow");
+        await arrived.Task.WaitAsync(Eventually.Patience);
+        using var refused = await balancer.Client.GetAsync("/fast");
+        release.SetResult();
+        using var first = await slow;
+        using var after = await balancer.Client.GetAsync("/fast");
+
+        Assert.AreEqual(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.AreEqual(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
+        Assert.AreEqual(HttpStatusCode.OK, first.StatusCode);
+        Assert.AreEqual(HttpStatusCode.OK, after.StatusCode, "the permit comes back when the first response has been relayed");
     }
 
     [TestMethod]
