@@ -58,8 +58,8 @@ public static class LoadBalancerApplicationBuilderExtensions
                 return next(context);
             }
 
-            var pool = router.Match(context, fallbackPool);
-            return pool is null ? router.WriteNotFoundAsync(context) : forwarder.ForwardAsync(context, pool);
+            var pool = router.Match(context, fallbackPool, out var route);
+            return pool is null ? router.WriteNotFoundAsync(context) : forwarder.ForwardAsync(context, pool, route);
         });
     }
 

@@ -50,6 +50,7 @@ public static class LoadBalancerServiceCollectionExtensions
         var services = builder.Services;
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
+        services.TryAddSingleton<Balancing.AspNetCore.Caching.ResponseCache>();
         services.TryAddSingleton<Balancing.AspNetCore.Admin.PrometheusMetrics>();
         services.AddLoadBalancerRouting();
 

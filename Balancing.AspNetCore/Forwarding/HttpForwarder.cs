@@ -17,7 +17,7 @@ namespace Balancing.AspNetCore.Forwarding;
 /// Turns an <see cref="HttpContext"/> into an <see cref="HttpRequestMessage"/>, sends it through the
 /// <see cref="BalancedSender"/>, and streams the answer back; maps failures to 502/503/504.
 /// </summary>
-internal sealed class HttpForwarder
+internal sealed partial class HttpForwarder
 {
     private const int ResponseBufferSize = 64 * 1024;
 
@@ -27,10 +27,12 @@ internal sealed class HttpForwarder
     private readonly ILogger _logger;
     private readonly Affinity.SessionAffinity _affinity;
     private readonly BalancingMetrics _metrics;
+    private readonly Caching.ResponseCache _cache;
     private ForwardingSettings? _settings;
 
-    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics)
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, Caching.ResponseCache cache)
     {
+        _cache = cache;
         _registry = registry;
         _sender = sender;
         _timeProvider = timeProvider;
@@ -39,7 +41,10 @@ internal sealed class HttpForwarder
         _metrics = metrics;
     }
 
-    public async Task ForwardAsync(HttpContext context, string poolName)
+    /// <param name="context">The request.</param>
+    /// <param name="poolName">The pool to forward to.</param>
+    /// <param name="routeName">The configured route that chose the pool, if any (its <c>Caching</c> setting applies).</param>
+    public async Task ForwardAsync(HttpContext context, string poolName, string? routeName = null)
     {
         var start = _timeProvider.GetTimestamp();
         var countedActive = _metrics.RequestStarted(poolName);
@@ -65,6 +70,19 @@ internal sealed class HttpForwarder
                 bodySize.MaxRequestBodySize = limit;
             }
 
+            // The response cache costs one flag check while it is off.
+            var invalidateCache = false;
+            if (settings.Source.Caching.Enabled && Caching.ResponseCache.AppliesTo(settings.Source, routeName))
+            {
+                if (await ForwardThroughCacheAsync(context, pool, settings, start).ConfigureAwait(false) is { } served)
+                {
+                    finished = served;
+                    return;
+                }
+
+                invalidateCache = !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method);
+            }
+
             var bodyLength = BufferableBodyLength(context, pool);
             var buffered = bodyLength > 0 ? ArrayPool<byte>.Shared.Rent(bodyLength) : null;
             try
@@ -76,6 +94,10 @@ internal sealed class HttpForwarder
                 }
 
                 finished = await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+                if (invalidateCache)
+                {
+                    InvalidateAfterUnsafeMethod(context, pool, finished);
+                }
             }
             finally
             {
@@ -286,7 +308,7 @@ internal sealed class HttpForwarder
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response)
+    private async ValueTask<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response, Caching.ResponseCapture? capture = null)
     {
         var outgoing = context.Response;
         outgoing.StatusCode = (int)response.StatusCode;
@@ -340,6 +362,7 @@ internal sealed class HttpForwarder
                     try
                     {
                         await outgoing.Body.WriteAsync(buffer.AsMemory(0, read), aborted).ConfigureAwait(false);
+                        capture?.Append(buffer.AsSpan(0, read));
                     }
                     catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
                     {

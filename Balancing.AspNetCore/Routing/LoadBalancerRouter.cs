@@ -50,15 +50,21 @@ internal sealed class LoadBalancerRouter
     /// <c>default</c>; otherwise the best matching route's pool, else <paramref name="fallbackPool"/>, else
     /// <see langword="null"/> (no route matches).
     /// </summary>
-    public string? Match(HttpContext context, string? fallbackPool)
+    public string? Match(HttpContext context, string? fallbackPool) => Match(context, fallbackPool, out _);
+
+    /// <summary>As <see cref="Match(HttpContext, string?)"/>, also naming the route that matched, if one did.</summary>
+    public string? Match(HttpContext context, string? fallbackPool, out string? routeName)
     {
         var table = Table;
         if (table.IsEmpty)
         {
+            routeName = null;
             return fallbackPool ?? LoadBalancerOptions.DefaultPoolName;
         }
 
-        return table.Match(context) ?? fallbackPool;
+        var route = table.MatchRoute(context);
+        routeName = route?.Name;
+        return route?.Pool ?? fallbackPool;
     }
 
     /// <summary>Answers a request no route matches: 404 with a problem+json body.</summary>

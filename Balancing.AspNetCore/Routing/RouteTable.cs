@@ -128,7 +128,10 @@ internal sealed class RouteTable
     /// routes of the same order and precedence, the one whose matching host pattern is the most specific.
     /// </summary>
     /// <returns>The pool's name, or <see langword="null"/> when no route matches.</returns>
-    public string? Match(HttpContext context)
+    public string? Match(HttpContext context) => MatchRoute(context)?.Pool;
+
+    /// <summary>As <see cref="Match"/>, returning the route rather than its pool.</summary>
+    public Route? MatchRoute(HttpContext context)
     {
         var routes = Routes;
         var request = context.Request;
@@ -182,7 +185,7 @@ internal sealed class RouteTable
             }
         }
 
-        return best?.Pool;
+        return best;
     }
 
     private static int CompareRank(Route a, Route b)

@@ -33,4 +33,7 @@ public sealed class LoadBalancerOptions
 
     /// <summary>Gets the settings of error-rate monitoring, whose alerts are logged and shown in the statistics.</summary>
     public MonitoringOptions Monitoring { get; } = new();
+
+    /// <summary>Gets the settings of the shared response cache (off by default); see docs/CACHING.md.</summary>
+    public CachingOptions Caching { get; } = new();
 }

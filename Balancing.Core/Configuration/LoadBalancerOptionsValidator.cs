@@ -81,6 +81,7 @@ internal sealed class LoadBalancerOptionsValidator
 
         Routing.RouteOptionsValidator.Validate(options, sectionPath, errors);
         Statistics.MonitoringOptionsValidator.Validate(options.Monitoring, $"{sectionPath}:Monitoring", errors);
+        CachingOptionsValidator.Validate(options.Caching, $"{sectionPath}:Caching", errors);
         foreach (var rule in _rules)
         {
             rule.Validate(options, sectionPath, errors);

@@ -35,4 +35,12 @@ public sealed class LoadBalancerRouteOptions
     /// </summary>
     /// <value>The default is 0.</value>
     public int Order { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether the route's GET and HEAD responses go through the response cache when <c>Caching:Enabled</c> is
+    /// on: <see langword="true"/> or <see langword="false"/> to choose for this route, empty to follow
+    /// <c>Caching:DefaultEnabledForRoutes</c>. Without <c>Caching:Enabled</c> nothing is cached, whatever this says.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: follow <c>Caching:DefaultEnabledForRoutes</c>.</value>
+    public bool? Caching { get; set; }
 }

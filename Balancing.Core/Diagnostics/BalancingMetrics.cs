@@ -32,6 +32,8 @@ internal sealed class BalancingMetrics
     public const string Ejections = "balancing.backend.ejections";
     public const string ProbeDuration = "balancing.probe.duration";
     public const string ProbeFailures = "balancing.probe.failures";
+    public const string CacheRequests = "balancing.cache.requests";
+    public const string CacheSize = "balancing.cache.size";
 
     /// <summary>From 1 ms to 30 s: a proxied request or a probe rarely takes less, and the longest default timeout is 30 s.</summary>
     private static readonly InstrumentAdvice<double> SecondsAdvice = new()
@@ -47,6 +49,8 @@ internal sealed class BalancingMetrics
     private readonly Counter<long> _ejections;
     private readonly Histogram<double> _probeDuration;
     private readonly Counter<long> _probeFailures;
+    private readonly Counter<long> _cacheRequests;
+    private volatile Func<long>? _cacheSize;
     private volatile IServerPoolRegistry? _registry;
 
     public BalancingMetrics(IMeterFactory meterFactory)
@@ -72,6 +76,11 @@ internal sealed class BalancingMetrics
             tags: null, SecondsAdvice);
         _probeFailures = Meter.CreateCounter<long>(ProbeFailures, "{probe}",
             "Active health probes that failed.");
+
+        _cacheRequests = Meter.CreateCounter<long>(CacheRequests, "{request}",
+            "GET and HEAD requests the response cache looked at, by pool and result (hit, miss, revalidated, coalesced, bypass).");
+        Meter.CreateObservableGauge(CacheSize, ObserveCacheSize, "By",
+            "Bytes the response cache holds (bodies, headers and keys, estimated).");
 
         Meter.CreateObservableGauge(BackendHealth, () => ObserveBackends(static (_, b) => b.Health == Balancing.BackendHealth.Unhealthy ? 0 : 1),
             unit: null, "1 while the backend is Healthy or Unknown (not yet probed), 0 while active health checks say it is Unhealthy.");
@@ -180,6 +189,23 @@ internal sealed class BalancingMetrics
                 new KeyValuePair<string, object?>(TelemetryTags.Backend, backend));
         }
     }
+
+    /// <summary>Counts one request the response cache looked at; <paramref name="result"/> is one of the cached tag values.</summary>
+    public void CacheRequest(string pool, string result)
+    {
+        if (_cacheRequests.Enabled)
+        {
+            _cacheRequests.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Result, result));
+        }
+    }
+
+    /// <summary>Points the cache size gauge at the response cache.</summary>
+    public void ObserveCacheSize(Func<long> read) => _cacheSize = read;
+
+    private IEnumerable<Measurement<long>> ObserveCacheSize()
+        => _cacheSize is { } read ? [new Measurement<long>(read())] : [];
 
     /// <summary>The enum's order (closed, open, half-open) is not the gauge's, which rises with the severity.</summary>
     internal static int BreakerValue(Balancing.BreakerState state) => state switch

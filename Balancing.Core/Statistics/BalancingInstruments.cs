@@ -17,6 +17,11 @@ internal static class BalancingInstruments
     /// <summary>Counter&lt;long&gt;; tags pool, backend.</summary>
     public const string Ejections = "balancing.backend.ejections";
 
+    /// <summary>Counter&lt;long&gt;; tags pool, result.</summary>
+    public const string CacheRequests = "balancing.cache.requests";
+
+    public const string ResultTag = "result";
+
     public const string PoolTag = "pool";
     public const string BackendTag = "backend";
     public const string StatusClassTag = "status_class";

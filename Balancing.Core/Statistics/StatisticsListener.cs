@@ -16,6 +16,7 @@ internal sealed class StatisticsListener : IDisposable
     private static readonly object RequestDurationKind = new();
     private static readonly object RetriesKind = new();
     private static readonly object EjectionsKind = new();
+    private static readonly object CacheKind = new();
 
     private readonly MeterListener _listener;
     private readonly object? _scope;
@@ -47,6 +48,7 @@ internal sealed class StatisticsListener : IDisposable
             BalancingInstruments.RequestDuration => RequestDurationKind,
             BalancingInstruments.Retries => RetriesKind,
             BalancingInstruments.Ejections => EjectionsKind,
+            BalancingInstruments.CacheRequests => CacheKind,
             _ => null,
         };
         if (kind is not null)
@@ -90,7 +92,18 @@ internal sealed class StatisticsListener : IDisposable
 
     private void OnLongMeasurement(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        if (measurement <= 0 || !(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind)))
+        if (measurement <= 0)
+        {
+            return;
+        }
+
+        if (ReferenceEquals(state, CacheKind))
+        {
+            OnCacheMeasurement(measurement, tags);
+            return;
+        }
+
+        if (!(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind)))
         {
             return;
         }
@@ -120,6 +133,27 @@ internal sealed class StatisticsListener : IDisposable
         else
         {
             _store.RecordEjections(pool, backend, measurement);
+        }
+    }
+
+    private void OnCacheMeasurement(long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        string? pool = null, result = null;
+        foreach (var tag in tags)
+        {
+            if (tag.Key == BalancingInstruments.PoolTag)
+            {
+                pool = tag.Value as string;
+            }
+            else if (tag.Key == BalancingInstruments.ResultTag)
+            {
+                result = tag.Value as string;
+            }
+        }
+
+        if (pool is not null && result is not null)
+        {
+            _store.RecordCache(pool, result, measurement);
         }
     }
 }

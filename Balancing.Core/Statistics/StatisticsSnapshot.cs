@@ -52,6 +52,7 @@ internal static class StatisticsSnapshot
             Ejections = Counts(totals?.Ejections),
             ErrorRateAlert = totals?.AlertSince is not null,
             AlertSince = totals?.AlertSince,
+            Cache = traffic?.Cache.ToStatistics() ?? CacheStatistics.Empty,
             Backends = built,
         };
     }
