@@ -73,7 +73,7 @@ internal sealed partial class HttpForwarder
         CachedResponse? shared;
         try
         {
-            shared = await flight.Result.WaitAsync(context.RequestAborted).ConfigureAwait(false);
+            shared = await _cache.WaitAsync(flight, context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {

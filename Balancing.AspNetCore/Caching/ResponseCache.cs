@@ -28,6 +28,7 @@ internal sealed class ResponseCache : IDisposable
     private readonly ConcurrentDictionary<string, CacheFlight> _flights = new(StringComparer.Ordinal);
     private readonly Lock _createLock = new();
     private volatile Store? _store;
+    private int _waiters;
 
     public ResponseCache(BalancingMetrics metrics)
     {
@@ -36,6 +37,9 @@ internal sealed class ResponseCache : IDisposable
 
     /// <summary>Gets the estimated bytes held now.</summary>
     public long Size => _store?.Size ?? 0;
+
+    /// <summary>Gets the number of requests waiting for an identical one in flight.</summary>
+    public int Waiters => Volatile.Read(ref _waiters);
 
     /// <summary>Gets the number of entries (responses and vary rules) held now.</summary>
     public int Count => _store?.Cache.Count ?? 0;
@@ -127,6 +131,20 @@ internal sealed class ResponseCache : IDisposable
         var created = new CacheFlight(this, key);
         flight = _flights.GetOrAdd(key, created);
         return ReferenceEquals(flight, created);
+    }
+
+    /// <summary>Waits for the flight's response, or for <paramref name="cancellationToken"/> (the waiting client leaving).</summary>
+    public async Task<CachedResponse?> WaitAsync(CacheFlight flight, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _waiters);
+        try
+        {
+            return await flight.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiters);
+        }
     }
 
     public void Dispose() => _store?.Cache.Dispose();

@@ -20,9 +20,5 @@ internal static class CachingOptionsValidator
         {
             errors.Add($"{path}:MaxEntrySize: must be 0 or more bytes, not {caching.MaxEntrySize}.");
         }
-        else if (caching.MaxEntrySize > caching.SizeLimit)
-        {
-            errors.Add($"{path}:MaxEntrySize: must be at most SizeLimit ({caching.SizeLimit} bytes), not {caching.MaxEntrySize}.");
-        }
     }
 }
