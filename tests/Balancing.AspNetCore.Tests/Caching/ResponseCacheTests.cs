@@ -453,7 +453,7 @@ public sealed class ResponseCacheTests
         using var second = await client.GetAsync($"http://127.0.0.1:{port}/a");
 
         Assert.AreEqual(HttpStatusCode.Forbidden, refused.StatusCode);
-        Assert.AreEqual(TimeSpan.Zero, second.Headers.Age);
+        Assert.IsTrue(second.Headers.Age.HasValue, "served from the cache: the purge was refused");
         Assert.AreEqual(1, backend.Received.Count, "the refused purge removed nothing");
     }
 
