@@ -87,9 +87,9 @@ internal sealed partial class HttpForwarder
             return await ServeStoredAsync(context, pool, shared, _timeProvider.GetUtcNow()).ConfigureAwait(false);
         }
 
-        // The leader got nothing this request may share (not storable, another variant, a failure): it goes itself.
-        _metrics.CacheRequest(pool.Name, CacheCounts.Miss);
-        return null;
+        // The leader got nothing this request may share (not storable, another variant, a failure): it goes itself, and
+        // what it gets is stored if it may be (another variant, say).
+        return (await FetchAsync(context, pool, settings, options, baseKey, target, stored, directives, start).ConfigureAwait(false)).Finished;
     }
 
     /// <summary>Sends the request for the cache and relays the answer, storing it when RFC 9111 allows; returns what was stored.</summary>

@@ -329,6 +329,54 @@ public sealed class ResponseCacheTests
     }
 
     [TestMethod]
+    public async Task ConcurrentMisses_ForOtherVariants_StoreTheirOwn()
+    {
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = 0;
+        await using var backend = await TestBackend.StartAsync("b1", async context =>
+        {
+            if (Interlocked.Increment(ref arrived) == 1)
+            {
+                await release.Task;
+            }
+
+            context.Response.Headers.CacheControl = "max-age=60";
+            context.Response.Headers.Vary = "Accept-Language";
+            await context.Response.WriteAsync(context.Request.Headers.AcceptLanguage.ToString());
+        });
+        await using var balancer = await StartAsync(backend);
+        var cache = balancer.Services.GetRequiredService<ResponseCache>();
+
+        var en = GetAsync(balancer, "/a", ("Accept-Language", "en"));
+        await Eventually.TrueAsync(() => Volatile.Read(ref arrived) == 1);
+        var fr = GetAsync(balancer, "/a", ("Accept-Language", "fr"));
+        await Eventually.TrueAsync(() => cache.Waiters == 1);
+        release.SetResult();
+
+        Assert.AreEqual("en", await en);
+        Assert.AreEqual("fr", await fr, "the waiter does not take another variant");
+        Assert.AreEqual("fr", await GetAsync(balancer, "/a", ("Accept-Language", "fr")));
+        Assert.AreEqual("en", await GetAsync(balancer, "/a", ("Accept-Language", "en")));
+        Assert.AreEqual(2, backend.Received.Count, "both variants were stored");
+    }
+
+    [TestMethod]
+    public async Task SizeGauge_ReportsTheStoredBytes()
+    {
+        await using var backend = await TestBackend.StartAsync("b1", Cacheable("max-age=60", new string('z', 10_000)));
+        await using var balancer = await StartAsync(backend);
+        using var gauge = new MetricCollector<long>(balancer.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Balancing", "balancing.cache.size");
+
+        gauge.RecordObservableInstruments();
+        var empty = gauge.LastMeasurement?.Value;
+        await GetAsync(balancer, "/a");
+        gauge.RecordObservableInstruments();
+
+        Assert.AreEqual(0, empty);
+        Assert.IsTrue(gauge.LastMeasurement!.Value is > 10_000 and < 12_000, $"{gauge.LastMeasurement.Value} bytes");
+    }
+
+    [TestMethod]
     [DataRow(true)]
     [DataRow(false)]
     public async Task BodyOverMaxEntrySize_StreamsWhole_AndIsNotStored(bool declaredLength)
