@@ -51,6 +51,7 @@ public static class LoadBalancerServiceCollectionExtensions
         services.TryAddSingleton<LoadBalancerMarker>();
         services.TryAddSingleton<HttpForwarder>();
         services.TryAddSingleton<Balancing.AspNetCore.RateLimiting.ClientRateLimiting>();
+        services.TryAddSingleton<Balancing.AspNetCore.Caching.ResponseCache>();
         services.TryAddSingleton<Balancing.AspNetCore.Admin.PrometheusMetrics>();
         services.AddLoadBalancerRouting();
 

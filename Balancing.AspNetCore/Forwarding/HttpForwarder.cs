@@ -17,7 +17,7 @@ namespace Balancing.AspNetCore.Forwarding;
 /// Turns an <see cref="HttpContext"/> into an <see cref="HttpRequestMessage"/>, sends it through the
 /// <see cref="BalancedSender"/>, and streams the answer back; maps failures to 502/503/504.
 /// </summary>
-internal sealed class HttpForwarder
+internal sealed partial class HttpForwarder
 {
     private const int ResponseBufferSize = 64 * 1024;
 
@@ -28,11 +28,13 @@ internal sealed class HttpForwarder
     private readonly Affinity.SessionAffinity _affinity;
     private readonly BalancingMetrics _metrics;
     private readonly RateLimiting.ClientRateLimiting _rateLimiting;
+    private readonly Caching.ResponseCache _cache;
     private ForwardingSettings? _settings;
 
-    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, RateLimiting.ClientRateLimiting rateLimiting)
+    public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, RateLimiting.ClientRateLimiting rateLimiting, Caching.ResponseCache cache)
     {
         _rateLimiting = rateLimiting;
+        _cache = cache;
         _registry = registry;
         _sender = sender;
         _timeProvider = timeProvider;
@@ -43,7 +45,7 @@ internal sealed class HttpForwarder
 
     /// <param name="context">The request.</param>
     /// <param name="poolName">The pool to forward to.</param>
-    /// <param name="route">The route that chose the pool, whose rate limit applies; <see langword="null"/> for none.</param>
+    /// <param name="route">The route that chose the pool, whose rate limit and <c>Caching</c> setting apply; <see langword="null"/> for none.</param>
     public async Task ForwardAsync(HttpContext context, string poolName, string? route = null)
     {
         var start = _timeProvider.GetTimestamp();
@@ -87,6 +89,19 @@ internal sealed class HttpForwarder
                 bodySize.MaxRequestBodySize = limit;
             }
 
+            // The response cache costs one flag check while it is off.
+            var invalidateCache = false;
+            if (settings.Source.Caching.Enabled && Caching.ResponseCache.AppliesTo(settings.Source, route))
+            {
+                if (await ForwardThroughCacheAsync(context, pool, settings, start).ConfigureAwait(false) is { } served)
+                {
+                    finished = served;
+                    return;
+                }
+
+                invalidateCache = !HttpMethods.IsGet(context.Request.Method) && !HttpMethods.IsHead(context.Request.Method);
+            }
+
             var bodyLength = BufferableBodyLength(context, pool);
             var buffered = bodyLength > 0 ? ArrayPool<byte>.Shared.Rent(bodyLength) : null;
             try
@@ -98,6 +113,10 @@ internal sealed class HttpForwarder
                 }
 
                 finished = await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+                if (invalidateCache)
+                {
+                    InvalidateAfterUnsafeMethod(context, pool, finished);
+                }
             }
             finally
             {
@@ -309,7 +328,7 @@ internal sealed class HttpForwarder
     }
 
     [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response)
+    private async ValueTask<BackendOutcome> CopyResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, HttpResponseMessage response, Caching.ResponseCapture? capture = null)
     {
         var outgoing = context.Response;
         outgoing.StatusCode = (int)response.StatusCode;
@@ -363,6 +382,7 @@ internal sealed class HttpForwarder
                     try
                     {
                         await outgoing.Body.WriteAsync(buffer.AsMemory(0, read), aborted).ConfigureAwait(false);
+                        capture?.Append(buffer.AsSpan(0, read));
                     }
                     catch (Exception ex) when (ex is IOException or OperationCanceledException or ObjectDisposedException)
                     {

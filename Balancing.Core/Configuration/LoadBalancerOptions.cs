@@ -36,4 +36,7 @@ public sealed class LoadBalancerOptions
 
     /// <summary>Gets the per-client rate limit (see docs/RATE-LIMITING.md); routes may override it.</summary>
     public RateLimitingOptions RateLimiting { get; } = new();
+
+    /// <summary>Gets the settings of the shared response cache (off by default); see docs/CACHING.md.</summary>
+    public CachingOptions Caching { get; } = new();
 }

@@ -82,6 +82,7 @@ internal sealed class LoadBalancerOptionsValidator
         Routing.RouteOptionsValidator.Validate(options, sectionPath, errors);
         Statistics.MonitoringOptionsValidator.Validate(options.Monitoring, $"{sectionPath}:Monitoring", errors);
         RateLimitingOptionsValidator.Validate(options, sectionPath, errors);
+        CachingOptionsValidator.Validate(options.Caching, $"{sectionPath}:Caching", errors);
         foreach (var rule in _rules)
         {
             rule.Validate(options, sectionPath, errors);

@@ -42,4 +42,12 @@ public sealed class LoadBalancerRouteOptions
     /// </summary>
     /// <value>The default overrides nothing: the route shares the global limit.</value>
     public RouteRateLimitingOptions RateLimiting { get; } = new();
+
+    /// <summary>
+    /// Gets or sets whether the route's GET and HEAD responses go through the response cache when <c>Caching:Enabled</c> is
+    /// on: <see langword="true"/> or <see langword="false"/> to choose for this route, empty to follow
+    /// <c>Caching:DefaultEnabledForRoutes</c>. Without <c>Caching:Enabled</c> nothing is cached, whatever this says.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: follow <c>Caching:DefaultEnabledForRoutes</c>.</value>
+    public bool? Caching { get; set; }
 }

@@ -33,6 +33,8 @@ internal sealed class BalancingMetrics
     public const string ProbeDuration = "balancing.probe.duration";
     public const string ProbeFailures = "balancing.probe.failures";
     public const string RateLimitRejections = "balancing.rate_limit.rejections";
+    public const string CacheRequests = "balancing.cache.requests";
+    public const string CacheSize = "balancing.cache.size";
 
     /// <summary>From 1 ms to 30 s: a proxied request or a probe rarely takes less, and the longest default timeout is 30 s.</summary>
     private static readonly InstrumentAdvice<double> SecondsAdvice = new()
@@ -49,6 +51,8 @@ internal sealed class BalancingMetrics
     private readonly Histogram<double> _probeDuration;
     private readonly Counter<long> _probeFailures;
     private readonly Counter<long> _rateLimitRejections;
+    private readonly Counter<long> _cacheRequests;
+    private volatile Func<long>? _cacheSize;
     private volatile IServerPoolRegistry? _registry;
 
     public BalancingMetrics(IMeterFactory meterFactory)
@@ -76,6 +80,11 @@ internal sealed class BalancingMetrics
             "Active health probes that failed.");
         _rateLimitRejections = Meter.CreateCounter<long>(RateLimitRejections, "{request}",
             "Requests refused with 429 because their client was over its rate limit, by pool and route (none without one).");
+
+        _cacheRequests = Meter.CreateCounter<long>(CacheRequests, "{request}",
+            "GET and HEAD requests the response cache looked at, by pool and result (hit, miss, revalidated, coalesced, bypass).");
+        Meter.CreateObservableGauge(CacheSize, ObserveCacheSize, "By",
+            "Bytes the response cache holds (bodies, headers and keys, estimated).");
 
         Meter.CreateObservableGauge(BackendHealth, () => ObserveBackends(static (_, b) => b.Health == Balancing.BackendHealth.Unhealthy ? 0 : 1),
             unit: null, "1 while the backend is Healthy or Unknown (not yet probed), 0 while active health checks say it is Unhealthy.");
@@ -200,6 +209,23 @@ internal sealed class BalancingMetrics
                 new KeyValuePair<string, object?>(TelemetryTags.Route, route ?? TelemetryTags.None));
         }
     }
+
+    /// <summary>Counts one request the response cache looked at; <paramref name="result"/> is one of the cached tag values.</summary>
+    public void CacheRequest(string pool, string result)
+    {
+        if (_cacheRequests.Enabled)
+        {
+            _cacheRequests.Add(1,
+                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                new KeyValuePair<string, object?>(TelemetryTags.Result, result));
+        }
+    }
+
+    /// <summary>Points the cache size gauge at the response cache.</summary>
+    public void ObserveCacheSize(Func<long> read) => _cacheSize = read;
+
+    private IEnumerable<Measurement<long>> ObserveCacheSize()
+        => _cacheSize is { } read ? [new Measurement<long>(read())] : [];
 
     /// <summary>The enum's order (closed, open, half-open) is not the gauge's, which rises with the severity.</summary>
     internal static int BreakerValue(Balancing.BreakerState state) => state switch

@@ -20,6 +20,11 @@ internal static class BalancingInstruments
     /// <summary>Counter&lt;long&gt;; tags pool, route.</summary>
     public const string RateLimitRejections = "balancing.rate_limit.rejections";
 
+    /// <summary>Counter&lt;long&gt;; tags pool, result.</summary>
+    public const string CacheRequests = "balancing.cache.requests";
+
+    public const string ResultTag = "result";
+
     public const string PoolTag = "pool";
     public const string BackendTag = "backend";
     public const string StatusClassTag = "status_class";

@@ -39,6 +39,9 @@ public sealed record PoolStatistics
     /// <summary>Gets when the current alert was raised, or <see langword="null"/> when <see cref="ErrorRateAlert"/> is off.</summary>
     public required DateTimeOffset? AlertSince { get; init; }
 
+    /// <summary>Gets what the response cache did with the pool's GET and HEAD requests since start; all zero when caching is off.</summary>
+    public CacheStatistics Cache { get; init; } = CacheStatistics.Empty;
+
     /// <summary>Gets the pool's backends, in configuration order.</summary>
     public required IReadOnlyList<BackendStatistics> Backends { get; init; }
 }

@@ -17,6 +17,7 @@ internal sealed class StatisticsListener : IDisposable
     private static readonly object RetriesKind = new();
     private static readonly object EjectionsKind = new();
     private static readonly object RateLimitedKind = new();
+    private static readonly object CacheKind = new();
 
     private readonly MeterListener _listener;
     private readonly object? _scope;
@@ -49,6 +50,7 @@ internal sealed class StatisticsListener : IDisposable
             BalancingInstruments.Retries => RetriesKind,
             BalancingInstruments.Ejections => EjectionsKind,
             BalancingInstruments.RateLimitRejections => RateLimitedKind,
+            BalancingInstruments.CacheRequests => CacheKind,
             _ => null,
         };
         if (kind is not null)
@@ -92,7 +94,18 @@ internal sealed class StatisticsListener : IDisposable
 
     private void OnLongMeasurement(Instrument instrument, long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags, object? state)
     {
-        if (measurement <= 0 || !(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind) || ReferenceEquals(state, RateLimitedKind)))
+        if (measurement <= 0)
+        {
+            return;
+        }
+
+        if (ReferenceEquals(state, CacheKind))
+        {
+            OnCacheMeasurement(measurement, tags);
+            return;
+        }
+
+        if (!(ReferenceEquals(state, RetriesKind) || ReferenceEquals(state, EjectionsKind) || ReferenceEquals(state, RateLimitedKind)))
         {
             return;
         }
@@ -126,6 +139,27 @@ internal sealed class StatisticsListener : IDisposable
         else
         {
             _store.RecordEjections(pool, backend, measurement);
+        }
+    }
+
+    private void OnCacheMeasurement(long measurement, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        string? pool = null, result = null;
+        foreach (var tag in tags)
+        {
+            if (tag.Key == BalancingInstruments.PoolTag)
+            {
+                pool = tag.Value as string;
+            }
+            else if (tag.Key == BalancingInstruments.ResultTag)
+            {
+                result = tag.Value as string;
+            }
+        }
+
+        if (pool is not null && result is not null)
+        {
+            _store.RecordCache(pool, result, measurement);
         }
     }
 }

@@ -53,6 +53,7 @@ internal static class StatisticsSnapshot
             RateLimited = Counts(totals?.RateLimited),
             ErrorRateAlert = totals?.AlertSince is not null,
             AlertSince = totals?.AlertSince,
+            Cache = traffic?.Cache.ToStatistics() ?? CacheStatistics.Empty,
             Backends = built,
         };
     }

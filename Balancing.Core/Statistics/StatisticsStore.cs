@@ -54,6 +54,8 @@ internal sealed class StatisticsStore
         }
     }
 
+    public void RecordCache(string pool, string result, long count) => FindOrAddPool(pool)?.Cache.Record(result, count);
+
     /// <summary>Finds the figures of <paramref name="pool"/>, or <see langword="null"/> if nothing was recorded for it.</summary>
     public PoolTraffic? FindPool(string pool) => _pools.GetValueOrDefault(pool);
 
@@ -111,6 +113,8 @@ internal sealed class PoolTraffic
     public string Name { get; }
 
     public TrafficStatistics Totals { get; } = new();
+
+    public CacheCounts Cache { get; } = new();
 
     public ConcurrentDictionary<string, TrafficStatistics> Backends { get; } = new(StringComparer.OrdinalIgnoreCase);
 

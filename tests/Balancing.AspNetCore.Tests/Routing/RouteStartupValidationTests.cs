@@ -91,7 +91,7 @@ public sealed class RouteStartupValidationTests
             ["LoadBalancer:Routes:api:Host"] = "example.com",
         });
 
-        StringAssert.Contains(error.Message, "LoadBalancer:Routes:api:Host: unknown key; the keys allowed here are Path, Hosts, Pool, Order, RateLimiting.");
+        StringAssert.Contains(error.Message, "LoadBalancer:Routes:api:Host: unknown key; the keys allowed here are Path, Hosts, Pool, Order, RateLimiting, Caching.");
     }
 
     [TestMethod]

@@ -95,8 +95,9 @@ public sealed class StatsEndpointTests
 
         CollectionAssert.AreEqual(new[] { "generatedAt", "errorRateThreshold", "errorRateWindow", "minimumRequests", "pools" }, Names(root));
         CollectionAssert.AreEqual(
-            new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "rateLimited", "errorRateAlert", "alertSince", "backends" },
+            new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "rateLimited", "errorRateAlert", "alertSince", "cache", "backends" },
             Names(pool));
+        CollectionAssert.AreEqual(new[] { "hits", "misses", "revalidated", "coalesced", "bypassed", "hitRatio" }, Names(pool.GetProperty("cache")));
         CollectionAssert.AreEqual(
             new[]
             {
