@@ -340,12 +340,14 @@
     var health = b.health;
     set(f.health, health, health);
     f.health.className = 'pill ' + (health === 'Healthy' ? 'ok' : health === 'Unhealthy' ? 'bad' : 'unknown');
-    var since = b.healthChangedAt ? 'for ' + fmtAge(now - Date.parse(b.healthChangedAt)) : (health === 'Unknown' ? 'not probed' : '');
+    set(f.since, b.healthChangedAt ? 'for ' + fmtAge(now - Date.parse(b.healthChangedAt)) : (health === 'Unknown' ? 'not probed' : ''));
+    var detail = b.healthChangedAt ? 'Since ' + new Date(b.healthChangedAt).toLocaleString() : '';
     if (b.lastProbe) {
-      since += (since ? ' · ' : '') + 'probe ' + b.lastProbe.description + ' in ' + fmtSeconds(b.lastProbe.latency);
+      detail += (detail ? '. ' : '') + 'Last probe ' + (b.lastProbe.healthy ? 'passed' : 'failed') + ': ' + b.lastProbe.description +
+        ' in ' + fmtSeconds(b.lastProbe.latency) + ' at ' + fmtClock(b.lastProbe.at);
     }
-    set(f.since, since);
-    f.since.title = b.healthChangedAt ? 'Since ' + new Date(b.healthChangedAt).toLocaleString() : '';
+    f.health.title = detail;
+    f.since.title = detail;
 
     set(f.weight, b.weight === 0 ? '0 (drained)' : fmtInt(b.weight), b.weight);
     set(f.inflight, fmtInt(b.inFlight), b.inFlight);

@@ -93,7 +93,7 @@ public sealed class DashboardBrowserTests
 
     /// <summary>
     /// Regenerates docs/dashboard.png: <c>BALANCING_DASHBOARD_SCREENSHOT=docs/dashboard.png dotnet test --filter
-    /// Dashboard_UnderLoad_SavesAScreenshot</c> (a path relative to the repository root, or absolute). Runs about two
+    /// Dashboard_UnderLoad_SavesAScreenshot</c> (a path relative to the repository root, or absolute). Runs about three
     /// minutes of paced traffic, so it only runs when asked.
     /// </summary>
     [TestMethod]
@@ -132,12 +132,12 @@ public sealed class DashboardBrowserTests
         await using var watched = await Chromium.OpenAsync(1400, 900);
         await watched.Page.GotoAsync(balancer.Address + "/_lb");
 
-        // Paced traffic, rising and falling, for a chart with some shape: 20 to 90 requests per second for 100 s.
+        // Paced traffic, rising and falling, for a chart with some shape: 20 to 90 requests per second for 150 s.
         var started = DateTimeOffset.UtcNow;
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(10));
         var inFlight = new List<Task>();
         var tick = 0;
-        while (DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(100) && await timer.WaitForNextTickAsync())
+        while (DateTimeOffset.UtcNow - started < TimeSpan.FromSeconds(150) && await timer.WaitForNextTickAsync())
         {
             var seconds = (DateTimeOffset.UtcNow - started).TotalSeconds;
             var perSecond = 55 + (35 * Math.Sin(seconds / 12));
