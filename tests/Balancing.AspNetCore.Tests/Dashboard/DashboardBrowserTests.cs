@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Balancing.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -88,6 +89,59 @@ public sealed class DashboardBrowserTests
         await Expect(page.Locator("tr[data-backend='b1'] [data-field=health]")).ToHaveTextAsync("Healthy");
         await Expect(page.Locator("section[data-pool='default'] [data-field=available]")).ToHaveTextAsync("2 of 3 available");
         await Expect(page.Locator("#total-available")).ToHaveTextAsync("2 / 3");
+        Assert.IsEmpty(watched.Problems, string.Join("\n", watched.Problems));
+    }
+
+    [TestMethod]
+    public async Task Dashboard_BackendOverTheErrorRateThreshold_IsHighlighted()
+    {
+        await using var b1 = await TestBackend.StartAsync("b1");
+        await using var b2 = await TestBackend.StartAsync("b2", context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status500InternalServerError;
+            return Task.CompletedTask;
+        });
+        var settings = BalancerHost.PoolSettings(b1, b2);
+        settings["LoadBalancer:Monitoring:MinimumRequests"] = "3";
+        settings["LoadBalancer:Pools:default:HealthCheck:Passive:Enabled"] = "false";
+        await using var balancer = await StartAsync(settings);
+        await using var watched = await Chromium.OpenAsync();
+        var page = watched.Page;
+        await page.GotoAsync(balancer.Address + "/_lb");
+        var failing = page.Locator("tr[data-backend='b2']");
+        await Expect(failing).ToHaveAttributeAsync("data-alert", "false");
+
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/x");
+        }
+
+        await Expect(failing).ToHaveAttributeAsync("data-alert", "true", new LocatorAssertionsToHaveAttributeOptions { Timeout = 10_000 });
+        await Expect(failing).ToHaveClassAsync(new Regex("\\balert\\b"));
+        await Expect(page.Locator("tr[data-backend='b1']")).ToHaveAttributeAsync("data-alert", "false");
+        await Expect(page.Locator("#alerts-tile")).ToHaveClassAsync(new Regex("\\bbad\\b"));
+        await Expect(page.Locator("#total-alerts")).ToHaveTextAsync(new Regex("^[12]$"), new LocatorAssertionsToHaveTextOptions { Timeout = 5_000 });
+        Assert.IsEmpty(watched.Problems, string.Join("\n", watched.Problems));
+    }
+
+    [TestMethod]
+    [DataRow(390, 844)]
+    [DataRow(1024, 768)]
+    [DataRow(2560, 1440)]
+    public async Task Dashboard_AtAnyScreenWidth_FitsWithoutScrollingSideways(int width, int height)
+    {
+        await using var b1 = await TestBackend.StartAsync("b1");
+        await using var b2 = await TestBackend.StartAsync("b2");
+        await using var b3 = await TestBackend.StartAsync("a-backend-with-a-rather-long-name");
+        await using var balancer = await StartAsync(BalancerHost.PoolSettings(b1, b2, b3));
+        await using var watched = await Chromium.OpenAsync(width, height);
+        var page = watched.Page;
+        await page.GotoAsync(balancer.Address + "/_lb");
+        await Expect(page.Locator("tr[data-backend]")).ToHaveCountAsync(3);
+
+        var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - document.documentElement.clientWidth");
+
+        Assert.IsLessThanOrEqualTo(0, overflow, $"the page is {overflow} px wider than a {width} px screen");
         Assert.IsEmpty(watched.Problems, string.Join("\n", watched.Problems));
     }
 
