@@ -137,7 +137,15 @@
     });
     var top = niceCeiling(max);
 
-    var left = 54;
+    ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
+    var labels = [];
+    var labelWidth = 0;
+    for (var l = 0; l <= 4; l++) {
+      labels.push(this.format((top / 4) * l));
+      labelWidth = Math.max(labelWidth, ctx.measureText(labels[l]).width);
+    }
+
+    var left = Math.ceil(labelWidth) + 14;
     var right = 8;
     var plotTop = 8;
     var bottom = 20;
@@ -147,7 +155,6 @@
     var y = function (v) { return plotTop + plotHeight - (v / top) * plotHeight; };
 
     // Grid and labels.
-    ctx.font = '12px system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif';
     ctx.textBaseline = 'middle';
     ctx.lineWidth = 1;
     for (var i = 0; i <= 4; i++) {
@@ -160,11 +167,13 @@
       ctx.stroke();
       ctx.fillStyle = '#6f7b96';
       ctx.textAlign = 'right';
-      ctx.fillText(this.format(v), left - 8, gy);
+      ctx.fillText(labels[i], left - 8, gy);
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'alphabetic';
+    var every = plotWidth < 420 ? 2 : 1; // a narrow chart labels every other minute
     for (var minute = 5; minute >= 0; minute--) {
+      if (minute % every !== 0) { continue; }
       var tx = x(now - minute * 60000);
       ctx.fillStyle = '#6f7b96';
       ctx.fillText(minute === 0 ? 'now' : '−' + minute + ' min', Math.min(Math.max(tx, left + 20), left + plotWidth - 14), height - 4);
@@ -208,15 +217,16 @@
     ctx.restore();
   };
 
+  // The top of the axis: four equal steps of 1, 2, 2.5 or 5 times a power of ten, with some headroom above the data.
   function niceCeiling(v) {
     if (!(v > 0)) { return 1; }
-    var scaled = v * 1.1;
-    var power = Math.pow(10, Math.floor(Math.log10(scaled)));
-    var steps = [1, 2, 2.5, 5, 10];
-    for (var i = 0; i < steps.length; i++) {
-      if (steps[i] * power >= scaled) { return steps[i] * power; }
+    var step = (v * 1.1) / 4;
+    var power = Math.pow(10, Math.floor(Math.log10(step)));
+    var multiples = [1, 2, 2.5, 5, 10];
+    for (var i = 0; i < multiples.length; i++) {
+      if (multiples[i] * power >= step) { return 4 * multiples[i] * power; }
     }
-    return 10 * power;
+    return 40 * power;
   }
 
   function axisRate(v) { return v === 0 ? '0' : (v < 10 ? (Math.round(v * 10) / 10).toString() : fmtInt(v)); }

@@ -179,7 +179,9 @@ public sealed class DashboardBrowserTests
             await context.Response.WriteAsync("api-3");
         });
         var settings = BalancerHost.PoolSettings(fast, slow, flaky);
-        settings["LoadBalancer:Pools:default:Strategy"] = "RoundRobin";
+        settings["LoadBalancer:Pools:default:Strategy"] = "WeightedRoundRobin";
+        settings["LoadBalancer:Pools:default:Backends:api-1:Weight"] = "3";
+        settings["LoadBalancer:Pools:default:Backends:api-3:Weight"] = "2";
         settings["LoadBalancer:Pools:default:HealthCheck:Active:Enabled"] = "true";
         settings["LoadBalancer:Pools:default:HealthCheck:Passive:Enabled"] = "false";
         await using var balancer = await StartAsync(settings);
