@@ -16,7 +16,13 @@ public sealed class DashboardBrowserTests
     public TestContext TestContext { get; set; } = null!;
 
     [ClassInitialize]
-    public static async Task LaunchAsync(TestContext context) => _chromium = await HeadlessChromium.LaunchAsync();
+    public static async Task LaunchAsync(TestContext context)
+    {
+        // The page's first poll and Kestrel start-up share two cores with the rest of the suite: wait longer than
+        // Playwright's 5 s by default. Assertions about timing set their own, tighter, timeout.
+        SetDefaultExpectTimeout(15_000);
+        _chromium = await HeadlessChromium.LaunchAsync();
+    }
 
     [ClassCleanup]
     public static async Task CloseAsync()
@@ -84,8 +90,9 @@ public sealed class DashboardBrowserTests
 
         await b2.DisposeAsync();
 
-        // One interval (0.5 s, jitter 10 %) for the failing probe, one second for the page's next poll: 5 s is ample.
-        await Expect(health).ToHaveTextAsync("Unhealthy", new LocatorAssertionsToHaveTextOptions { Timeout = 5_000 });
+        // One interval (0.5 s, jitter 10 %) for the failing probe, one second for the page's next poll: 6 s leaves room
+        // for a busy machine and still fails a page that stopped refreshing or a probe that stopped probing.
+        await Expect(health).ToHaveTextAsync("Unhealthy", new LocatorAssertionsToHaveTextOptions { Timeout = 6_000 });
         await Expect(page.Locator("tr[data-backend='b1'] [data-field=health]")).ToHaveTextAsync("Healthy");
         await Expect(page.Locator("section[data-pool='default'] [data-field=available]")).ToHaveTextAsync("2 of 3 available");
         await Expect(page.Locator("#total-available")).ToHaveTextAsync("2 / 3");

@@ -22,17 +22,13 @@ internal sealed class HeadlessChromium : IAsyncDisposable
 
     public static async Task<HeadlessChromium> LaunchAsync()
     {
-        if (!File.Exists(ExecutablePath))
-        {
-            SystemPackages.Require("chromium", "chromium");
-        }
-
+        var executable = File.Exists(ExecutablePath) ? ExecutablePath : SystemPackages.Require("chromium", "chromium");
         var playwright = await Playwright.CreateAsync();
         try
         {
             var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
             {
-                ExecutablePath = ExecutablePath,
+                ExecutablePath = executable,
                 Headless = true,
                 Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             });
