@@ -34,7 +34,8 @@ public static class LoadBalancerStatsEndpointExtensions
         return AdminEndpoint.LoopbackOnlyUnlessOpened(builder);
     }
 
-    private static Task WriteAsync(HttpContext context, ILoadBalancerStatistics statistics)
+    /// <summary>Writes a fresh snapshot as JSON; the dashboard serves its data through the same method.</summary>
+    internal static Task WriteAsync(HttpContext context, ILoadBalancerStatistics statistics)
     {
         var snapshot = statistics.GetSnapshot();
 

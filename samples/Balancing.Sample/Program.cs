@@ -19,5 +19,6 @@ var app = builder.Build();
 // Admin endpoints: answered on loopback only unless opened with .AllowRemoteAccess() (put authorization in front then).
 app.MapLoadBalancerMetrics();   // Prometheus scrape endpoint: /metrics
 app.MapLoadBalancerStats();     // per-backend rates, error rates and latency percentiles as JSON: /_lb/stats
+app.MapLoadBalancerDashboard(); // live web dashboard of every pool and backend: /_lb
 app.UseLoadBalancer();
 app.Run();
