@@ -22,6 +22,7 @@ run_wrk() { # scenario target seconds -> wrk output
   case $scenario in
     get-small-*) wrk -t"$THREADS" -c"${scenario##*-}" -d"$3"s --latency "$url/" ;;
     get-64k-*)   wrk -t"$THREADS" -c"${scenario##*-}" -d"$3"s --latency "$url/64k" ;;
+    get-cached-*) wrk -t"$THREADS" -c"${scenario##*-}" -d"$3"s --latency "$url/cached" ;;   # cacheable for 300 s
     post-1m-*)   wrk -t"$THREADS" -c"${scenario##*-}" -d"$3"s --latency -s "$here/post.lua" "$url" ;;
   esac
 }
