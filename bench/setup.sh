@@ -38,7 +38,7 @@ echo "== starting Balancing (sample host, round robin) on :8080 and YARP 2.3.0 (
     --LoadBalancer:Pools:default:Backends:b3:Address=http://127.0.0.1:9103 \
     --LoadBalancer:Forwarding:MaxRequestBodySize=16777216 ${BALANCING_ARGS:-} ) > "$work/balancing.log" 2>&1 &
 pids+=($!); balancing_pid=$!
-( cd "$work/yarp" && exec dotnet Balancing.Bench.YarpHost.dll --urls http://127.0.0.1:8081 "${common[@]}" --Backends "$backends" ) > "$work/yarp.log" 2>&1 &
+( cd "$work/yarp" && exec dotnet Balancing.Bench.YarpHost.dll --urls http://127.0.0.1:8081 "${common[@]}" --Backends "$backends" ${YARP_ARGS:-} ) > "$work/yarp.log" 2>&1 &
 pids+=($!); yarp_pid=$!
 
 for port in 8080 8081 9101; do
