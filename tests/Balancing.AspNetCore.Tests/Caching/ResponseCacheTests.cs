@@ -486,7 +486,7 @@ public sealed class ResponseCacheTests
     [TestMethod]
     public async Task Purge_RefusesRemoteClients()
     {
-        var address = NonLoopbackAddress();
+        var address = RemoteAddress.NonLoopbackIPv4();
         await using var backend = await TestBackend.StartAsync("b1", Cacheable("max-age=60"));
         await using var balancer = await StartAsync(backend, configureApp: app =>
         {
@@ -583,18 +583,4 @@ public sealed class ResponseCacheTests
         return await response.Content.ReadAsStringAsync();
     }
 
-    private static IPAddress NonLoopbackAddress()
-    {
-        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
-            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        if (address is null)
-        {
-            Assert.Inconclusive("This machine has no non-loopback IPv4 address to play a remote client from.");
-        }
-
-        return address!;
-    }
 }

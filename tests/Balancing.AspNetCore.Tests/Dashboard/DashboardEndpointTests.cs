@@ -187,7 +187,7 @@ public sealed partial class DashboardEndpointTests
     [TestMethod]
     public async Task Dashboard_RefusesRemoteClients_OnEveryEndpoint_UnlessOpened()
     {
-        var address = NonLoopbackAddress();
+        var address = RemoteAddress.NonLoopbackIPv4();
         await using var backend = await TestBackend.StartAsync("b1");
         await using var closed = await BalancerHost.StartAsync(BalancerHost.PoolSettings(backend), app =>
         {
@@ -265,20 +265,6 @@ public sealed partial class DashboardEndpointTests
     private static Uri Remote(BalancerHost host, IPAddress address, string path)
         => new($"http://{address}:{host.BaseUri.Port}{path}");
 
-    private static IPAddress NonLoopbackAddress()
-    {
-        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
-            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        if (address is null)
-        {
-            Assert.Inconclusive("This machine has no non-loopback IPv4 address to play a remote client from.");
-        }
-
-        return address!;
-    }
 
     [GeneratedRegex("<script\\b[^>]*>", RegexOptions.IgnoreCase)]
     private static partial Regex ScriptTag();

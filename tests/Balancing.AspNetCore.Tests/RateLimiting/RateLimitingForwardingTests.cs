@@ -54,7 +54,7 @@ public sealed class RateLimitingForwardingTests
     [TestMethod]
     public async Task Burst_SecondClientOnAnotherAddress_IsUnaffected()
     {
-        var remote = NonLoopbackAddress();
+        var remote = RemoteAddress.NonLoopbackIPv4();
         await using var backend = await TestBackend.StartAsync("b1");
         await using var balancer = await BalancerHost.StartAsync(Limited(backend), listenOn: IPAddress.Any);
         using var client = new HttpClient();
@@ -285,18 +285,4 @@ public sealed class RateLimitingForwardingTests
     private static Uri Remote(BalancerHost balancer, IPAddress address)
         => new UriBuilder(Uri.UriSchemeHttp, address.ToString(), balancer.BaseUri.Port, "/").Uri;
 
-    private static IPAddress NonLoopbackAddress()
-    {
-        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
-            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        if (address is null)
-        {
-            Assert.Inconclusive("This machine has no non-loopback IPv4 address to play a second client from.");
-        }
-
-        return address!;
-    }
 }

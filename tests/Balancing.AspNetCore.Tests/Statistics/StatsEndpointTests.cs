@@ -166,7 +166,7 @@ public sealed class StatsEndpointTests
     [TestMethod]
     public async Task Stats_ClientNotOnLoopback_Gets403()
     {
-        var address = NonLoopbackAddress();
+        var address = RemoteAddress.NonLoopbackIPv4();
         await using var b1 = await TestBackend.StartAsync("b1");
         await using var balancer = await StartOnAsync(address, b1, app => app.MapLoadBalancerStats());
         using var remote = RemoteClient(address, balancer);
@@ -183,7 +183,7 @@ public sealed class StatsEndpointTests
     [TestMethod]
     public async Task Stats_AllowRemoteAccess_AnswersClientsNotOnLoopback()
     {
-        var address = NonLoopbackAddress();
+        var address = RemoteAddress.NonLoopbackIPv4();
         await using var b1 = await TestBackend.StartAsync("b1");
         await using var balancer = await StartOnAsync(address, b1, app => app.MapLoadBalancerStats().AllowRemoteAccess());
         using var remote = RemoteClient(address, balancer);
@@ -305,20 +305,6 @@ public sealed class StatsEndpointTests
     private static string[] Names(JsonElement element) => [.. element.EnumerateObject().Select(p => p.Name)];
 
     /// <summary>An IPv4 address of this machine that is not loopback, so a connection to it does not come from loopback.</summary>
-    private static IPAddress NonLoopbackAddress()
-    {
-        var address = NetworkInterface.GetAllNetworkInterfaces()
-            .Where(n => n.OperationalStatus == OperationalStatus.Up)
-            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
-            .Select(a => a.Address)
-            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a));
-        if (address is null)
-        {
-            Assert.Inconclusive("This machine has no IPv4 address other than loopback.");
-        }
-
-        return address;
-    }
 
     /// <summary>A balancer that also listens on <paramref name="address"/>, beside its usual loopback endpoint.</summary>
     private static Task<BalancerHost> StartOnAsync(IPAddress address, TestBackend backend, Action<WebApplication> mapStats)
