@@ -12,10 +12,9 @@ namespace Balancing.Strategies;
 /// (NGINX settles the same ties by weighted round robin). Random numbers are only drawn when a tie happens: one from the
 /// shared source, the following ones from a splitmix64 step on a local.
 /// </remarks>
-internal sealed class LeastConnectionsStrategy : ILoadStrategy, IPoolAwareStrategy
+internal sealed class LeastConnectionsStrategy : WeightedStrategy
 {
     private readonly Random _random;
-    private EffectiveWeights _weights = new(TimeProvider.System);
 
     /// <summary>Creates the strategy.</summary>
     /// <param name="random">The source of randomness for ties; <see cref="Random.Shared"/> (thread-safe) when <see langword="null"/>. Tests pass a seeded one.</param>
@@ -24,19 +23,10 @@ internal sealed class LeastConnectionsStrategy : ILoadStrategy, IPoolAwareStrate
         _random = random ?? Random.Shared;
     }
 
-    public string Name => LoadStrategyNames.LeastConnections;
+    public override string Name => LoadStrategyNames.LeastConnections;
 
-    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
-
-    public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
+    protected override BackendState? Pick(ReadOnlySpan<BackendState> candidates, EffectiveWeights weights, long now)
     {
-        if (candidates.Length <= 1)
-        {
-            return candidates.IsEmpty ? null : candidates[0];
-        }
-
-        var weights = _weights;
-        var now = weights.Now();
         var best = -1;
         var bestInFlight = 0;
         long bestWeight = 0;

@@ -10,10 +10,9 @@ namespace Balancing.Strategies;
 /// weights; under load the comparison steers requests away from the busier of the two, which keeps any backend from
 /// piling up requests while costing far less than scanning them all (Mitzenmacher, 2001).
 /// </remarks>
-internal sealed class PowerOfTwoChoicesStrategy : ILoadStrategy, IPoolAwareStrategy
+internal sealed class PowerOfTwoChoicesStrategy : WeightedStrategy
 {
     private readonly Random _random;
-    private EffectiveWeights _weights = new(TimeProvider.System);
     private WeightTable? _table;
 
     /// <summary>Creates the strategy.</summary>
@@ -23,19 +22,10 @@ internal sealed class PowerOfTwoChoicesStrategy : ILoadStrategy, IPoolAwareStrat
         _random = random ?? Random.Shared;
     }
 
-    public string Name => LoadStrategyNames.PowerOfTwoChoices;
+    public override string Name => LoadStrategyNames.PowerOfTwoChoices;
 
-    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
-
-    public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
+    protected override BackendState? Pick(ReadOnlySpan<BackendState> candidates, EffectiveWeights weights, long now)
     {
-        if (candidates.Length <= 1)
-        {
-            return candidates.IsEmpty ? null : candidates[0];
-        }
-
-        var weights = _weights;
-        var now = weights.Now();
         var table = WeightTable.For(ref _table, candidates, weights, now, withSequence: false);
         int first, second;
         long firstWeight, secondWeight;

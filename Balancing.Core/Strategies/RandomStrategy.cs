@@ -4,10 +4,9 @@ namespace Balancing.Strategies;
 /// A backend drawn at random in proportion to its effective weight: one draw and a binary search over the running sums
 /// of the weights, precomputed per candidate snapshot. No lock, no allocation.
 /// </summary>
-internal sealed class RandomStrategy : ILoadStrategy, IPoolAwareStrategy
+internal sealed class RandomStrategy : WeightedStrategy
 {
     private readonly Random _random;
-    private EffectiveWeights _weights = new(TimeProvider.System);
     private WeightTable? _table;
 
     /// <summary>Creates the strategy.</summary>
@@ -17,19 +16,10 @@ internal sealed class RandomStrategy : ILoadStrategy, IPoolAwareStrategy
         _random = random ?? Random.Shared;
     }
 
-    public string Name => LoadStrategyNames.Random;
+    public override string Name => LoadStrategyNames.Random;
 
-    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
-
-    public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
+    protected override BackendState? Pick(ReadOnlySpan<BackendState> candidates, EffectiveWeights weights, long now)
     {
-        if (candidates.Length <= 1)
-        {
-            return candidates.IsEmpty ? null : candidates[0];
-        }
-
-        var weights = _weights;
-        var now = weights.Now();
         var table = WeightTable.For(ref _table, candidates, weights, now, withSequence: false);
         if (table is null)
         {

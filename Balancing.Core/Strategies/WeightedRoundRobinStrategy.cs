@@ -18,25 +18,15 @@ namespace Balancing.Strategies;
 /// (O(n)) with the same bit-reversed counter, which keeps the choice in proportion to weight.
 /// </para>
 /// </remarks>
-internal sealed class WeightedRoundRobinStrategy : ILoadStrategy, IPoolAwareStrategy
+internal sealed class WeightedRoundRobinStrategy : WeightedStrategy
 {
-    private EffectiveWeights _weights = new(TimeProvider.System);
     private WeightTable? _table;
     private long _subsetCounter = -1;
 
-    public string Name => LoadStrategyNames.WeightedRoundRobin;
+    public override string Name => LoadStrategyNames.WeightedRoundRobin;
 
-    public void PoolUpdated(Pools.ServerPool pool) => _weights = pool.Weights;
-
-    public BackendState? Pick(ReadOnlySpan<BackendState> candidates, in BalancingContext context)
+    protected override BackendState? Pick(ReadOnlySpan<BackendState> candidates, EffectiveWeights weights, long now)
     {
-        if (candidates.Length <= 1)
-        {
-            return candidates.IsEmpty ? null : candidates[0];
-        }
-
-        var weights = _weights;
-        var now = weights.Now();
         var table = WeightTable.For(ref _table, candidates, weights, now, withSequence: true);
         if (table is null)
         {
