@@ -49,7 +49,6 @@ internal sealed partial class HttpForwarder
     public async Task ForwardAsync(HttpContext context, string poolName, string? route = null)
     {
         var start = _timeProvider.GetTimestamp();
-        var countedActive = _metrics.RequestStarted(poolName);
 
         // Every way out records the request once; an exception that escapes leaves it at "internal_error".
         var finished = FinishedRequest.Unhandled;
@@ -129,7 +128,7 @@ internal sealed partial class HttpForwarder
         finally
         {
             lease?.Dispose();
-            _metrics.RequestEnded(poolName, finished, countedActive, _timeProvider.GetElapsedTime(start));
+            _metrics.RequestEnded(poolName, finished, _timeProvider.GetElapsedTime(start));
         }
     }
 

@@ -45,7 +45,6 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
         // Recorded like a forwarded request, except that it ends with the response headers: the body is the caller's to read.
         var metrics = _registry.Metrics;
         var start = _timeProvider.GetTimestamp();
-        var countedActive = metrics?.RequestStarted(_poolName) ?? false;
         var finished = FinishedRequest.Unhandled;
         try
         {
@@ -68,7 +67,7 @@ internal sealed class LoadBalancingHttpHandler : HttpMessageHandler
         }
         finally
         {
-            metrics?.RequestEnded(_poolName, finished, countedActive, _timeProvider.GetElapsedTime(start));
+            metrics?.RequestEnded(_poolName, finished, _timeProvider.GetElapsedTime(start));
         }
     }
 

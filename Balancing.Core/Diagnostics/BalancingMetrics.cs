@@ -20,10 +20,10 @@ internal sealed class BalancingMetrics
 {
     public const string MeterName = BalancingTelemetry.MeterName;
 
-    public const string Requests = "balancing.requests";
     public const string RequestDuration = "balancing.request.duration";
     public const string ActiveRequests = "balancing.requests.active";
     public const string Attempts = "balancing.attempts";
+    public const string AttemptFailures = "balancing.attempt.failures";
     public const string Retries = "balancing.retries";
     public const string BackendHealth = "balancing.backend.health";
     public const string BackendAvailable = "balancing.backend.available";
@@ -42,10 +42,8 @@ internal sealed class BalancingMetrics
         HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30],
     };
 
-    private readonly Counter<long> _requests;
     private readonly Histogram<double> _requestDuration;
-    private readonly UpDownCounter<long> _activeRequests;
-    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _attemptFailures;
     private readonly Counter<long> _retries;
     private readonly Counter<long> _ejections;
     private readonly Histogram<double> _probeDuration;
@@ -60,15 +58,16 @@ internal sealed class BalancingMetrics
         ArgumentNullException.ThrowIfNull(meterFactory);
         Meter = meterFactory.Create(MeterName);
 
-        _requests = Meter.CreateCounter<long>(Requests, "{request}",
-            "Requests the balancer finished, counted once whatever their attempts, by pool, backend, status class and outcome.");
         _requestDuration = Meter.CreateHistogram(RequestDuration, "s",
-            "Time from the balancer receiving a request to its response being relayed (or the balancer answering itself).",
+            "Requests the balancer finished, counted once whatever their attempts, by pool, backend, status class and outcome: " +
+            "time from receiving the request to its response being relayed (or the balancer answering itself).",
             tags: null, SecondsAdvice);
-        _activeRequests = Meter.CreateUpDownCounter<long>(ActiveRequests, "{request}",
-            "Requests being forwarded now, by pool.");
-        _attempts = Meter.CreateCounter<long>(Attempts, "{attempt}",
-            "Attempts sent to backends (a request with retries makes several), by pool, backend and outcome.");
+        Meter.CreateObservableUpDownCounter(ActiveRequests, () => ObservePools(static p => (long)p.RequestsInFlight),
+            "{request}", "Requests being forwarded now, by pool.");
+        Meter.CreateObservableCounter(Attempts, () => ObserveBackends(static (_, b) => b.TotalRequests),
+            "{attempt}", "Attempts sent to backends (a request with retries makes several), by pool and backend.");
+        _attemptFailures = Meter.CreateCounter<long>(AttemptFailures, "{attempt}",
+            "Attempts that got no response from their backend (a response of any status is not a failure here), by pool, backend and outcome.");
         _retries = Meter.CreateCounter<long>(Retries, "{retry}",
             "Retries on another backend, by pool and the reason the previous attempt failed.");
         _ejections = Meter.CreateCounter<long>(Ejections, "{ejection}",
@@ -103,29 +102,12 @@ internal sealed class BalancingMetrics
     public void Observe(IServerPoolRegistry registry) => _registry = registry;
 
     /// <summary>
-    /// Counts a request as active. Returns whether it was counted, to be handed back to <see cref="RequestEnded"/>, so that
-    /// a listener that subscribes in between never sees an end without its start.
+    /// Records a finished request: one duration, whose histogram count is the request count (Prometheus
+    /// <c>balancing_request_duration_seconds_count</c>), so a request is one measurement rather than two.
     /// </summary>
-    public bool RequestStarted(string pool)
+    public void RequestEnded(string pool, in FinishedRequest finished, TimeSpan elapsed)
     {
-        if (!_activeRequests.Enabled)
-        {
-            return false;
-        }
-
-        _activeRequests.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Pool, pool));
-        return true;
-    }
-
-    /// <summary>Records a finished request: one count and one duration, with the same tags.</summary>
-    public void RequestEnded(string pool, in FinishedRequest finished, bool countedActive, TimeSpan elapsed)
-    {
-        if (countedActive)
-        {
-            _activeRequests.Add(-1, new KeyValuePair<string, object?>(TelemetryTags.Pool, pool));
-        }
-
-        if (!_requests.Enabled && !_requestDuration.Enabled)
+        if (!_requestDuration.Enabled)
         {
             return;
         }
@@ -137,16 +119,19 @@ internal sealed class BalancingMetrics
             { TelemetryTags.StatusClass, TelemetryTags.StatusClassOf(finished.StatusCode) },
             { TelemetryTags.Outcome, TelemetryTags.OutcomeOf(finished.Outcome) },
         };
-        _requests.Add(1, in tags);
         _requestDuration.Record(elapsed.TotalSeconds, in tags);
     }
 
-    /// <summary>Records one attempt on a backend: a response (whatever its status) is a success.</summary>
+    /// <summary>
+    /// Records one attempt on a backend that failed (a response, whatever its status, is not a failure). Attempts
+    /// themselves are counted by <see cref="BackendState.TotalRequests"/> and observed at collection, so a successful
+    /// attempt costs no measurement.
+    /// </summary>
     public void AttemptEnded(string pool, BackendState backend, in BalancedResponse result)
     {
-        if (_attempts.Enabled)
+        if (result.Error != ForwardError.None && _attemptFailures.Enabled)
         {
-            _attempts.Add(1, new TagList
+            _attemptFailures.Add(1, new TagList
             {
                 { TelemetryTags.Pool, pool },
                 { TelemetryTags.Backend, backend.Id },
@@ -234,6 +219,25 @@ internal sealed class BalancingMetrics
         Balancing.BreakerState.Open => 2,
         _ => 0,
     };
+
+    private List<Measurement<long>> ObservePools(Func<Pools.ServerPool, long> read)
+    {
+        var measurements = new List<Measurement<long>>();
+        if (_registry is not { } registry)
+        {
+            return measurements;
+        }
+
+        foreach (var pool in registry.Pools)
+        {
+            if (pool is Pools.ServerPool serverPool)
+            {
+                measurements.Add(new Measurement<long>(read(serverPool), new KeyValuePair<string, object?>(TelemetryTags.Pool, pool.Name)));
+            }
+        }
+
+        return measurements;
+    }
 
     private List<Measurement<T>> ObserveBackends<T>(Func<IServerPool, BackendState, T> read)
         where T : struct

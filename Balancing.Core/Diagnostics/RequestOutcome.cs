@@ -1,7 +1,7 @@
 namespace Balancing.Diagnostics;
 
 /// <summary>
-/// How a request ended, as the <c>outcome</c> tag of <c>balancing.requests</c> says it. The values up to
+/// How a request ended, as the <c>outcome</c> tag of <c>balancing.request.duration</c> says it. The values up to
 /// <see cref="Canceled"/> are those of <see cref="ForwardError"/> (<see cref="Success"/> for
 /// <see cref="ForwardError.None"/>), so an error converts by a cast; the others only exist once a response is relayed
 /// or when no sender was reached.

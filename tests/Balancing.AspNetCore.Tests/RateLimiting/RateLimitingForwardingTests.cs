@@ -156,7 +156,7 @@ public sealed class RateLimitingForwardingTests
         });
         var meter = balancer.Services.GetRequiredService<BalancingMetrics>().Meter;
         using var rejections = new MetricCollector<long>(meter, BalancingMetrics.RateLimitRejections);
-        using var requests = new MetricCollector<long>(meter, BalancingMetrics.Requests);
+        using var requests = new MetricCollector<double>(meter, BalancingMetrics.RequestDuration);
 
         await StatusesAsync(balancer.Client, balancer.BaseUri, Permits + 2);
         await Eventually.TrueAsync(() => requests.GetMeasurementSnapshot().Count == Permits + 2);

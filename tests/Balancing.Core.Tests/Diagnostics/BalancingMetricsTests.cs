@@ -21,22 +21,18 @@ public sealed class BalancingMetricsTests
     }
 
     [TestMethod]
-    public void RequestEnded_RecordsOneCountAndOneDurationInSecondsWithTheSameTags()
+    public void RequestEnded_RecordsOneDurationInSecondsTaggedByPoolBackendStatusClassAndOutcome()
     {
         using var balancer = TestBalancer.Create(Settings.DefaultPool());
         var metrics = Metrics(balancer);
-        using var requests = new MetricCollector<long>(metrics.Meter, BalancingMetrics.Requests);
         using var durations = new MetricCollector<double>(metrics.Meter, BalancingMetrics.RequestDuration);
         var backend = new BackendState("b2", new Uri("http://b2.test"));
 
-        metrics.RequestEnded("default", new FinishedRequest(backend, 503, RequestOutcome.Success), countedActive: false, TimeSpan.FromMilliseconds(250));
+        metrics.RequestEnded("default", new FinishedRequest(backend, 503, RequestOutcome.Success), TimeSpan.FromMilliseconds(250));
 
-        var count = requests.GetMeasurementSnapshot().Single();
         var duration = durations.GetMeasurementSnapshot().Single();
-        Assert.AreEqual(1L, count.Value);
         Assert.AreEqual(0.25, duration.Value);
         var expected = new Dictionary<string, object?> { ["pool"] = "default", ["backend"] = "b2", ["status_class"] = "5xx", ["outcome"] = "success" };
-        CollectionAssert.AreEquivalent(expected.ToList(), count.Tags.ToList());
         CollectionAssert.AreEquivalent(expected.ToList(), duration.Tags.ToList());
     }
 
@@ -45,41 +41,50 @@ public sealed class BalancingMetricsTests
     {
         using var balancer = TestBalancer.Create(Settings.DefaultPool());
         var metrics = Metrics(balancer);
-        using var requests = new MetricCollector<long>(metrics.Meter, BalancingMetrics.Requests);
+        using var durations = new MetricCollector<double>(metrics.Meter, BalancingMetrics.RequestDuration);
 
-        metrics.RequestEnded("gone", FinishedRequest.PoolNotFound, countedActive: false, TimeSpan.Zero);
+        metrics.RequestEnded("gone", FinishedRequest.PoolNotFound, TimeSpan.Zero);
 
-        var tags = requests.GetMeasurementSnapshot().Single().Tags;
+        var tags = durations.GetMeasurementSnapshot().Single().Tags;
         Assert.AreEqual(("gone", "none", "none", "pool_not_found"), (tags["pool"], tags["backend"], tags["status_class"], tags["outcome"]));
     }
 
     [TestMethod]
-    public void ActiveRequests_GoUpAndDownByPool()
+    public void ActiveRequests_ObserveEachPoolsRequestsInFlight()
     {
         using var balancer = TestBalancer.Create(Settings.DefaultPool());
         var metrics = Metrics(balancer);
         using var active = new MetricCollector<long>(metrics.Meter, BalancingMetrics.ActiveRequests);
+        var pool = (Balancing.Pools.ServerPool)balancer.Pool();
 
-        var counted = metrics.RequestStarted("default");
-        metrics.RequestEnded("default", FinishedRequest.Unhandled, counted, TimeSpan.Zero);
+        pool.RequestStarted();
+        pool.RequestStarted();
+        active.RecordObservableInstruments();
+        pool.RequestEnded(heldRetry: false);
+        active.RecordObservableInstruments();
 
-        Assert.IsTrue(counted);
-        CollectionAssert.AreEqual(new long[] { 1, -1 }, active.GetMeasurementSnapshot().Select(m => m.Value).ToArray());
+        CollectionAssert.AreEqual(new long[] { 2, 1 }, active.GetMeasurementSnapshot().Select(m => m.Value).ToArray());
         Assert.IsTrue(active.GetMeasurementSnapshot().All(m => Equals(m.Tags["pool"], "default")));
     }
 
     [TestMethod]
-    public void ActiveRequests_ListenerThatArrivesMidRequest_NeverSeesAnEndWithoutItsStart()
+    public void Attempts_ObserveEachBackendsTotalAndFailuresAreCountedAsTheyHappen()
     {
         using var balancer = TestBalancer.Create(Settings.DefaultPool());
         var metrics = Metrics(balancer);
+        using var attempts = new MetricCollector<long>(metrics.Meter, BalancingMetrics.Attempts);
+        using var failures = new MetricCollector<long>(metrics.Meter, BalancingMetrics.AttemptFailures);
+        var b1 = balancer.Pool().FindBackend("b1")!;
 
-        var counted = metrics.RequestStarted("default");
-        using var active = new MetricCollector<long>(metrics.Meter, BalancingMetrics.ActiveRequests);
-        metrics.RequestEnded("default", FinishedRequest.Unhandled, counted, TimeSpan.Zero);
+        b1.RequestStarted();
+        b1.RequestStarted();
+        metrics.AttemptEnded("default", b1, new BalancedResponse(null, b1, ForwardError.ConnectFailed, null, TimeSpan.Zero));
+        metrics.AttemptEnded("default", b1, new BalancedResponse(new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable), b1, ForwardError.None, null, TimeSpan.Zero));
+        attempts.RecordObservableInstruments();
 
-        Assert.IsFalse(counted);
-        Assert.IsEmpty(active.GetMeasurementSnapshot());
+        CollectionAssert.AreEqual(new long[] { 2, 0, 0 }, attempts.GetMeasurementSnapshot().Select(m => m.Value).ToArray());
+        var failure = failures.GetMeasurementSnapshot().Single();
+        Assert.AreEqual(("b1", "connect_failed"), (failure.Tags["backend"], failure.Tags["outcome"]), "a 503 is a response, not a failed attempt");
     }
 
     [TestMethod]
