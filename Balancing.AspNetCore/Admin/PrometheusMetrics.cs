@@ -13,10 +13,12 @@ namespace Balancing.AspNetCore.Admin;
 /// </summary>
 internal sealed class PrometheusMetrics : IDisposable
 {
-    /// <summary>The meters on a scrape.</summary>
-    internal static readonly string[] MeterNames =
+    /// <summary>The meters always on a scrape.</summary>
+    internal static readonly string[] OwnMeterNames = ["Balancing", "System.Runtime"];
+
+    /// <summary>The platform meters on a scrape unless <see cref="MonitoringOptions.PlatformMetrics"/> is off.</summary>
+    internal static readonly string[] PlatformMeterNames =
     [
-        "Balancing",
         "Microsoft.AspNetCore.Hosting",
         "Microsoft.AspNetCore.Server.Kestrel",
         "Microsoft.AspNetCore.Http.Connections",
@@ -25,7 +27,6 @@ internal sealed class PrometheusMetrics : IDisposable
         "Microsoft.AspNetCore.RateLimiting",
         "System.Net.Http",
         "System.Net.NameResolution",
-        "System.Runtime",
     ];
 
     /// <summary>
@@ -41,10 +42,11 @@ internal sealed class PrometheusMetrics : IDisposable
         "dotnet.timer.count",
     };
 
-    public PrometheusMetrics(IMeterFactory meterFactory)
+    public PrometheusMetrics(IMeterFactory meterFactory, Balancing.Pools.ServerPoolRegistry registry)
     {
         Provider = Sdk.CreateMeterProviderBuilder()
-            .AddMeter(MeterNames)
+            .AddMeter(OwnMeterNames)
+            .AddMeter(registry.Options.Monitoring.PlatformMetrics ? PlatformMeterNames : [])
             .AddView(instrument => Keep(instrument, meterFactory) ? null : MetricStreamConfiguration.Drop)
             .AddPrometheusExporter(options => options.ScrapeResponseCacheDurationMilliseconds = 0)
             .Build();

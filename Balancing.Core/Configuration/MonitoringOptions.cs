@@ -24,4 +24,17 @@ public sealed class MonitoringOptions
     /// </summary>
     /// <value>The default is 20.</value>
     public int MinimumRequests { get; set; } = 20;
+
+    /// <summary>
+    /// Gets or sets whether the Prometheus endpoint (<c>MapLoadBalancerMetrics</c>) also exports the ASP.NET Core, Kestrel
+    /// and <c>HttpClient</c> meters (<c>http_server_*</c>, <c>kestrel_*</c>, <c>http_client_*</c>, ...). Balancing's meter and
+    /// the runtime's are always exported. Read once, when the endpoint is first mapped.
+    /// </summary>
+    /// <remarks>
+    /// Those instruments record only while something listens, and then cost every request several measurements: on
+    /// a 2-core machine forwarding tiny responses, about 5 µs of CPU per request (some 13 %). Turn them off when the
+    /// balancer's own series are enough.
+    /// </remarks>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool PlatformMetrics { get; set; } = true;
 }

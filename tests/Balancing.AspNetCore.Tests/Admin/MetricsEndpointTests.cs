@@ -33,6 +33,27 @@ public sealed class MetricsEndpointTests
     }
 
     [TestMethod]
+    public async Task Metrics_WithPlatformMetricsOff_ExposeOnlyBalancingAndTheRuntime()
+    {
+        await using var backend = await TestBackend.StartAsync("b1");
+        var settings = BalancerHost.PoolSettings(backend);
+        settings["LoadBalancer:Monitoring:PlatformMetrics"] = "false";
+        await using var balancer = await StartAsync(settings);
+        using (var forwarded = await balancer.Client.GetAsync("/x"))
+        {
+            Assert.AreEqual(HttpStatusCode.OK, forwarded.StatusCode);
+        }
+
+        var text = await balancer.Client.GetStringAsync("/metrics");
+
+        Assert.Contains("balancing_request_duration_seconds_count", text);
+        Assert.Contains("dotnet_gc_collections_total", text, "the runtime's meter stays");
+        Assert.DoesNotContain("http_server_", text);
+        Assert.DoesNotContain("http_client_", text);
+        Assert.DoesNotContain("kestrel_", text);
+    }
+
+    [TestMethod]
     public async Task Metrics_CountOnlyThisAppsRequests_WhenSeveralHostsShareTheProcess()
     {
         await using var backend = await TestBackend.StartAsync("b1");
