@@ -54,6 +54,12 @@ internal sealed partial class HttpForwarder
             return null;
         }
 
+        // A URL whose last response was not stored would only queue its requests behind one another.
+        if (stored is null && _cache.IsUncacheable(options, baseKey, now))
+        {
+            return (await FetchAsync(context, pool, settings, options, baseKey, target, stored, directives, start).ConfigureAwait(false)).Finished;
+        }
+
         // The key of the flight is the URL's: the variant a response belongs to is known only once it arrives, so a
         // waiter checks that the shared response matches its own request headers before using it.
         if (_cache.TryLead(baseKey, out var flight))
@@ -153,10 +159,20 @@ internal sealed partial class HttpForwarder
                 entry = new CachedResponse(status, headers, body, freshness!, vary, ResponseCache.KeyFor(baseKey, vary, context.Request.Headers));
                 _cache.Set(options, baseKey, entry);
             }
-            else if (stored is not null)
+            else
             {
-                // The stored copy is outdated and its replacement was not kept: keeping the old one would only cost memory.
-                _cache.Remove(baseKey);
+                if (stored is not null)
+                {
+                    // The stored copy is outdated and its replacement was not kept: keeping the old one would only cost memory.
+                    _cache.Remove(baseKey);
+                }
+
+                if (relayed)
+                {
+                    // Not storable or too large: the next requests for this URL go to the backend side by side instead of
+                    // queueing behind one another.
+                    _cache.MarkUncacheable(options, baseKey, responseTime);
+                }
             }
 
             return (FinishedRequest.Relayed(result.Backend, status, outcome), entry);

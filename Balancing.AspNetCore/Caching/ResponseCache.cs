@@ -41,7 +41,7 @@ internal sealed class ResponseCache : IDisposable
     /// <summary>Gets the number of requests waiting for an identical one in flight.</summary>
     public int Waiters => Volatile.Read(ref _waiters);
 
-    /// <summary>Gets the number of entries (responses and vary rules) held now.</summary>
+    /// <summary>Gets the number of entries (responses, vary rules and marks of URLs not stored) held now.</summary>
     public int Count => _store?.Cache.Count ?? 0;
 
     /// <summary>
@@ -85,6 +85,30 @@ internal sealed class ResponseCache : IDisposable
 
         store.Add(entry.Key, entry, entry.Size);
     }
+
+    /// <summary>How long a URL whose response was not stored skips request coalescing.</summary>
+    public static readonly TimeSpan UncacheableFor = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// Remembers that <paramref name="baseKey"/>'s response was not stored (not storable, or too large), so that
+    /// concurrent requests for it stop queueing behind one another for <see cref="UncacheableFor"/> (Varnish's
+    /// "hit-for-miss"). A response stored later replaces the mark.
+    /// </summary>
+    public void MarkUncacheable(CachingOptions options, string baseKey, DateTimeOffset now)
+    {
+        var store = StoreFor(options);
+        if (store.Cache.TryGetValue(baseKey, out var value) && value is VaryRule)
+        {
+            // Other variants of the URL are stored: they stay reachable, and their requests keep coalescing.
+            return;
+        }
+
+        store.Add(baseKey, new UncacheableMark(now + UncacheableFor), UncacheableMark.SizeOf(baseKey));
+    }
+
+    /// <summary>Whether <paramref name="baseKey"/> was marked by <see cref="MarkUncacheable"/> less than a minute ago.</summary>
+    public bool IsUncacheable(CachingOptions options, string baseKey, DateTimeOffset now)
+        => StoreFor(options).Cache.TryGetValue(baseKey, out var value) && value is UncacheableMark mark && mark.Until > now;
 
     /// <summary>The key a response to this request is stored under: the base key, plus the variant for a response with <c>Vary</c>.</summary>
     public static string KeyFor(string baseKey, string[] vary, IHeaderDictionary requestHeaders)
@@ -239,6 +263,15 @@ internal sealed class ResponseCache : IDisposable
             }
         }
     }
+}
+
+/// <summary>Stored under a base key whose last response was not stored: its requests are not coalesced until <see cref="Until"/>.</summary>
+internal sealed class UncacheableMark(DateTimeOffset until)
+{
+    public DateTimeOffset Until { get; } = until;
+
+    /// <summary>The key's characters and the object, roughly.</summary>
+    public static long SizeOf(string baseKey) => (baseKey.Length * 2) + 64;
 }
 
 /// <summary>What a URL's responses vary on: stored under the base key so a lookup knows which variant key to read.</summary>

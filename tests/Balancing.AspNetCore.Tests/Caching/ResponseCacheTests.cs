@@ -329,6 +329,40 @@ public sealed class ResponseCacheTests
     }
 
     [TestMethod]
+    public async Task UrlWhoseResponseWasNotStored_ItsNextRequestsGoSideBySide()
+    {
+        // Once /a is known not to be stored, three concurrent requests must all reach the backend together: the backend
+        // answers none of them until it holds all three, so requests queued behind a leader would never finish.
+        const int Clients = 3;
+        var allArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = 0;
+        await using var backend = await TestBackend.StartAsync("b1", async context =>
+        {
+            var count = Interlocked.Increment(ref arrived);
+            if (count > 1)
+            {
+                if (count == Clients + 1)
+                {
+                    allArrived.SetResult();
+                }
+
+                await allArrived.Task;
+            }
+
+            await context.Response.WriteAsync("not cacheable");
+        });
+        await using var balancer = await StartAsync(backend);
+        var cache = balancer.Services.GetRequiredService<ResponseCache>();
+        Assert.AreEqual("not cacheable", await GetAsync(balancer, "/a"));
+
+        var bodies = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => GetAsync(balancer, "/a"))).WaitAsync(Eventually.Patience);
+
+        Assert.IsTrue(bodies.All(b => b == "not cacheable"));
+        Assert.AreEqual(Clients + 1, backend.Received.Count);
+        Assert.AreEqual(0, cache.Waiters);
+    }
+
+    [TestMethod]
     public async Task ConcurrentMisses_ForOtherVariants_StoreTheirOwn()
     {
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -405,7 +439,9 @@ public sealed class ResponseCacheTests
         Assert.AreEqual(body, first);
         Assert.AreEqual(body, second);
         Assert.AreEqual(2, backend.Received.Count);
-        Assert.AreEqual(0, balancer.Services.GetRequiredService<ResponseCache>().Count);
+        var cache = balancer.Services.GetRequiredService<ResponseCache>();
+        Assert.AreEqual(1, cache.Count, "only the mark that the URL is not stored");
+        Assert.IsLessThan(1_000L, cache.Size, "no body is held");
     }
 
     [TestMethod]
