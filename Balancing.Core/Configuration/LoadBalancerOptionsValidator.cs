@@ -142,6 +142,7 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.0, 1.1, 2 (or 2.0), 3 (or 3.0).");
         }
 
+        RequirePositive(pool.WebSockets.IdleTimeout, $"{path}:WebSockets:IdleTimeout", errors);
         ValidateRetry(pool.Retry, $"{path}:Retry", errors);
         ValidatePassive(pool.HealthCheck.Passive, $"{path}:HealthCheck:Passive", errors);
         if (double.IsNaN(pool.HealthCheck.PanicThreshold) || pool.HealthCheck.PanicThreshold is < 0 or > 1)
