@@ -34,9 +34,7 @@ public sealed class BackendTlsTests
     {
         using var ca = TestAuthority.Create("Test CA");
         await using var backend = await HttpsBackend.StartAsync(ca.Issue(ip: IPAddress.Loopback));
-        var settings = Settings(backend);
-        settings["LoadBalancer:Pools:default:Tls:CaCertificatePath"] = ca.PemPath;
-        await using var balancer = await BalancerHost.StartAsync(settings);
+        await using var balancer = await BalancerHost.StartAsync(Settings(backend, ca));
 
         using var response = await balancer.Client.GetAsync("/secure");
 
@@ -50,9 +48,7 @@ public sealed class BackendTlsTests
         using var trusted = TestAuthority.Create("Trusted CA");
         using var other = TestAuthority.Create("Other CA");
         await using var backend = await HttpsBackend.StartAsync(other.Issue(ip: IPAddress.Loopback));
-        var settings = Settings(backend);
-        settings["LoadBalancer:Pools:default:Tls:CaCertificatePath"] = trusted.PemPath;
-        await using var balancer = await BalancerHost.StartAsync(settings);
+        await using var balancer = await BalancerHost.StartAsync(Settings(backend, trusted));
 
         using var response = await balancer.Client.GetAsync("/secure");
 
@@ -65,10 +61,7 @@ public sealed class BackendTlsTests
     {
         using var ca = TestAuthority.Create("Test CA");
         await using var backend = await HttpsBackend.StartAsync(ca.Issue(dnsName: "orders.internal"));
-        var settings = Settings(backend);
-        settings["LoadBalancer:Pools:default:Tls:CaCertificatePath"] = ca.PemPath;
-        settings["LoadBalancer:Pools:default:Tls:ServerName"] = "orders.internal";
-        await using var balancer = await BalancerHost.StartAsync(settings);
+        await using var balancer = await BalancerHost.StartAsync(Settings(backend, ca, "orders.internal"));
 
         using var response = await balancer.Client.GetAsync("/secure");
 
@@ -80,10 +73,7 @@ public sealed class BackendTlsTests
     {
         using var ca = TestAuthority.Create("Test CA");
         await using var backend = await HttpsBackend.StartAsync(ca.Issue(dnsName: "orders.internal", ip: IPAddress.Loopback));
-        var settings = Settings(backend);
-        settings["LoadBalancer:Pools:default:Tls:CaCertificatePath"] = ca.PemPath;
-        settings["LoadBalancer:Pools:default:Tls:ServerName"] = "billing.internal";
-        await using var balancer = await BalancerHost.StartAsync(settings);
+        await using var balancer = await BalancerHost.StartAsync(Settings(backend, ca, "billing.internal"));
 
         using var response = await balancer.Client.GetAsync("/secure");
 
@@ -123,10 +113,22 @@ public sealed class BackendTlsTests
         StringAssert.Contains(error.Message, "10.0.0.5");
     }
 
-    private static Dictionary<string, string?> Settings(HttpsBackend backend) => new()
+    /// <summary>One pool over <paramref name="backend"/>, trusting <paramref name="ca"/> when given.</summary>
+    private static Dictionary<string, string?> Settings(HttpsBackend backend, TestAuthority? ca = null, string? serverName = null)
     {
-        ["LoadBalancer:Pools:default:Backends:secure:Address"] = backend.Address,
-    };
+        var settings = new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Backends:secure:Address"] = backend.Address };
+        if (ca is not null)
+        {
+            settings["LoadBalancer:Pools:default:Tls:CaCertificatePath"] = ca.PemPath;
+        }
+
+        if (serverName is not null)
+        {
+            settings["LoadBalancer:Pools:default:Tls:ServerName"] = serverName;
+        }
+
+        return settings;
+    }
 
     /// <summary>A private certificate authority, its certificate written to a PEM file as an operator would ship it.</summary>
     private sealed class TestAuthority : IDisposable
