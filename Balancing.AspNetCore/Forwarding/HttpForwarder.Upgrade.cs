@@ -100,7 +100,6 @@ internal sealed partial class HttpForwarder
         return request;
     }
 
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA2000:Dispose objects before losing scope", Justification = "The idle timer is disposed when the tunnel ends.")]
     private async Task<BackendOutcome> TunnelAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, BalancedResponse result, HttpResponseMessage response, IHttpExtendedConnectFeature? extendedConnect, long start)
     {
         var outgoing = context.Response;

@@ -113,6 +113,21 @@ public sealed class BackendTlsTests
         StringAssert.Contains(error.Message, "10.0.0.5");
     }
 
+    [TestMethod]
+    public async Task Start_TlsWithPreserveHostHeader_FailsNamingBothKeys()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Pools:default:Backends:b1:Address"] = "https://10.0.0.5:9443",
+            ["LoadBalancer:Pools:default:PreserveHostHeader"] = "true",
+            ["LoadBalancer:Pools:default:Tls:ServerName"] = "orders.internal",
+        };
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => BalancerHost.StartAsync(settings));
+
+        StringAssert.Contains(error.Message, "LoadBalancer:Pools:default:Tls: cannot be combined with LoadBalancer:Pools:default:PreserveHostHeader");
+    }
+
     /// <summary>One pool over <paramref name="backend"/>, trusting <paramref name="ca"/> when given.</summary>
     private static Dictionary<string, string?> Settings(HttpsBackend backend, TestAuthority? ca = null, string? serverName = null)
     {
