@@ -94,7 +94,7 @@ internal sealed partial class HttpForwarder
         if (fromHttp2)
         {
             request.Headers.Remove(HeaderNames.SecWebSocketKey);
-            request.Headers.TryAddWithoutValidation(HeaderNames.SecWebSocketKey, Convert.ToBase64String(Guid.NewGuid().ToByteArray()));
+            request.Headers.TryAddWithoutValidation(HeaderNames.SecWebSocketKey, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
         }
 
         return request;
