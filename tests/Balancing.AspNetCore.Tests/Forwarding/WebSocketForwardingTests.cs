@@ -86,6 +86,31 @@ public sealed class WebSocketForwardingTests
     }
 
     [TestMethod]
+    public async Task Upgrade_WhileOpen_LeastConnectionsSendsOtherRequestsElsewhere()
+    {
+        await using var first = await WebSocketBackend.StartAsync();
+        await using var second = await WebSocketBackend.StartAsync();
+        var settings = new Dictionary<string, string?>
+        {
+            ["LoadBalancer:Pools:default:Backends:first:Address"] = first.Http.Address,
+            ["LoadBalancer:Pools:default:Backends:second:Address"] = second.Http.Address,
+            ["LoadBalancer:Pools:default:Strategy"] = LoadStrategyNames.LeastConnections,
+        };
+        await using var balancer = await BalancerHost.StartAsync(settings);
+        using var socket = await ConnectAsync(balancer, "/chat");
+        await ReceiveTextAsync(socket);
+        var (holding, other) = first.Http.Received.IsEmpty ? (second, first) : (first, second);
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await balancer.Client.GetAsync("/plain");
+        }
+
+        Assert.HasCount(1, holding.Http.Received);
+        Assert.HasCount(5, other.Http.Received);
+    }
+
+    [TestMethod]
     public async Task Upgrade_IdleForTheTimeout_ClosesBothSides()
     {
         await using var backend = await WebSocketBackend.StartAsync();
