@@ -28,4 +28,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, EventName = "NoRouteMatched", Level = LogLevel.Debug,
         Message = "{Method} {Host}{Path}: no route matches; answered 404")]
     public static partial void NoRouteMatched(ILogger logger, string method, string host, string path);
+
+    [LoggerMessage(EventId = 110, EventName = "WebSocketIdle", Level = LogLevel.Debug,
+        Message = "WebSocket {Path} -> {Pool}/{Backend} carried nothing for {IdleSeconds} s; both sides were closed (trace {TraceId})")]
+    public static partial void WebSocketIdle(ILogger logger, string path, string pool, string backend, double idleSeconds, string traceId);
 }

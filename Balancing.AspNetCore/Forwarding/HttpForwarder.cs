@@ -82,6 +82,12 @@ internal sealed partial class HttpForwarder
                 return;
             }
 
+            if (pool.Options.WebSockets.Enabled && IsWebSocketRequest(context, out var extendedConnect))
+            {
+                finished = await ForwardWebSocketAsync(context, pool, settings, extendedConnect, start).ConfigureAwait(false);
+                return;
+            }
+
             if (settings.MaxRequestBodySize is long limit
                 && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
             {

@@ -45,6 +45,8 @@ internal sealed class LoadBalancerOptionsValidator
             }
         }
 
+        ValidateTls(options, $"{sectionPath}:Pools", errors);
+
         var forwarding = $"{sectionPath}:Forwarding";
         if (!Enum.IsDefined(options.Forwarding.XForwarded))
         {
@@ -142,6 +144,7 @@ internal sealed class LoadBalancerOptionsValidator
             errors.Add($"{path}:HttpVersion: '{pool.HttpVersion}' is not one of 1.0, 1.1, 2 (or 2.0), 3 (or 3.0).");
         }
 
+        RequirePositive(pool.WebSockets.IdleTimeout, $"{path}:WebSockets:IdleTimeout", errors);
         ValidateRetry(pool.Retry, $"{path}:Retry", errors);
         ValidatePassive(pool.HealthCheck.Passive, $"{path}:HealthCheck:Passive", errors);
         if (double.IsNaN(pool.HealthCheck.PanicThreshold) || pool.HealthCheck.PanicThreshold is < 0 or > 1)
@@ -297,6 +300,60 @@ internal sealed class LoadBalancerOptionsValidator
 
         address = null;
         return false;
+    }
+
+    /// <summary>
+    /// A pool's <c>Tls</c> settings: the authority file must hold certificates, and since certificates are checked per
+    /// TLS host (see <see cref="Forwarding.BackendCertificateValidation"/>), one host must mean one set of settings.
+    /// </summary>
+    private static void ValidateTls(LoadBalancerOptions options, string poolsPath, List<string> errors)
+    {
+        var owners = new Dictionary<string, (string Pool, BackendTlsOptions Tls)>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (poolName, pool) in options.Pools)
+        {
+            var tls = pool.Tls;
+            var path = $"{poolsPath}:{poolName}:Tls";
+            var custom = tls.CaCertificatePath is not null || tls.ServerName is not null;
+            if (tls.CaCertificatePath is { } file)
+            {
+                if (string.IsNullOrWhiteSpace(file) || !File.Exists(file))
+                {
+                    errors.Add($"{path}:CaCertificatePath: the file '{file}' does not exist.");
+                }
+                else if (Forwarding.BackendCertificateValidation.LoadAuthorities(file, out var problem) is null)
+                {
+                    errors.Add($"{path}:CaCertificatePath: '{file}' {problem}.");
+                }
+            }
+
+            if (tls.ServerName is { } name && Uri.CheckHostName(name) is UriHostNameType.Unknown or UriHostNameType.Basic)
+            {
+                errors.Add($"{path}:ServerName: '{name}' is not a host name.");
+            }
+
+            if (custom && pool.PreserveHostHeader)
+            {
+                errors.Add($"{path}: cannot be combined with {poolsPath}:{poolName}:PreserveHostHeader, which makes the client's host the TLS name.");
+            }
+
+            foreach (var backend in pool.Backends.Values)
+            {
+                if (backend.Address is not { } address || Forwarding.BackendCertificateValidation.TlsHost(address) is not { } host)
+                {
+                    continue;
+                }
+
+                if (!owners.TryGetValue(host, out var owner))
+                {
+                    owners[host] = (poolName, tls);
+                }
+                else if (!string.Equals(owner.Pool, poolName, StringComparison.OrdinalIgnoreCase)
+                    && (owner.Tls.CaCertificatePath != tls.CaCertificatePath || !string.Equals(owner.Tls.ServerName, tls.ServerName, StringComparison.OrdinalIgnoreCase)))
+                {
+                    errors.Add($"{path}: pools '{owner.Pool}' and '{poolName}' both have https backends on host '{host}' but different Tls settings; certificates are checked per host, so they must agree.");
+                }
+            }
+        }
     }
 
     // Timers take at most uint.MaxValue - 1 milliseconds; longer is rejected rather than failing every request.

@@ -43,6 +43,14 @@ public sealed class PoolOptions
     /// <value>The default is <see cref="HttpVersionPolicy.RequestVersionOrLower"/>.</value>
     public HttpVersionPolicy VersionPolicy { get; set; } = HttpVersionPolicy.RequestVersionOrLower;
 
+    /// <summary>Gets how WebSocket connections are tunnelled to the pool's backends (see docs/PROTOCOLS.md).</summary>
+    /// <value>The default is on, with a 5-minute idle timeout.</value>
+    public WebSocketForwardingOptions WebSockets { get; } = new();
+
+    /// <summary>Gets how the certificates of the pool's <c>https</c> backends are validated (see docs/PROTOCOLS.md).</summary>
+    /// <value>The default is validation against the machine's trusted roots.</value>
+    public BackendTlsOptions Tls { get; } = new();
+
     /// <summary>Gets or sets a value indicating whether the client's <c>Host</c> header is sent to the backend instead of the backend's own.</summary>
     /// <value>The default is <see langword="false"/>: the backend sees its own host, as with NGINX's default <c>proxy_set_header Host $proxy_host</c>.</value>
     public bool PreserveHostHeader { get; set; }

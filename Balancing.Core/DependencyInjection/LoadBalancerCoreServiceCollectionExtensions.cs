@@ -83,7 +83,11 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         services.AddLoadBalancerStatistics();
 
         services.AddHttpClient(LoadBalancerDefaults.HttpClientName)
-            .ConfigurePrimaryHttpMessageHandler(static sp => BackendHttpHandler.Create(sp.GetRequiredService<ServerPoolRegistry>().Options.Connections))
+            .ConfigurePrimaryHttpMessageHandler(static sp =>
+            {
+                var registry = sp.GetRequiredService<ServerPoolRegistry>();
+                return BackendHttpHandler.Create(registry.Options.Connections, new BackendCertificateValidation(registry));
+            })
             // Connections recycle themselves (PooledConnectionLifetime); rotating handlers would only drop warm pools.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // The balancer writes its own per-request line; the factory's four lines per request would cost more than the proxying.
