@@ -26,6 +26,7 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ITimer _probe;
+    private readonly Lock _connectLock = new();
     private ConnectionMultiplexer? _multiplexer;
     private int _state;
     private int _probing;
@@ -56,37 +57,13 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
     public DateTimeOffset Since => _since;
 
     /// <summary>Gets the database commands go to. Ask <see cref="IsAvailable"/> first.</summary>
-    public IDatabase Database => (_multiplexer ?? throw new InvalidOperationException("The Redis connection has not been started.")).GetDatabase();
+    public IDatabase Database => (Volatile.Read(ref _multiplexer) ?? Connect()).GetDatabase();
 
-    /// <summary>Gets the multiplexer, once started (Data Protection's key repository reads through it).</summary>
-    public IConnectionMultiplexer? Multiplexer => _multiplexer;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var configuration = ConfigurationOptions.Parse(Options.Configuration);
-
-        // Never let a dead Redis hold a request or the start-up: connect in the background, fail commands at once while
-        // disconnected (no backlog), and give a command a short time.
-        configuration.AbortOnConnectFail = false;
-        configuration.ConnectTimeout = (int)Options.ConnectTimeout.TotalMilliseconds;
-        configuration.SyncTimeout = (int)Options.OperationTimeout.TotalMilliseconds;
-        configuration.AsyncTimeout = (int)Options.OperationTimeout.TotalMilliseconds;
-        configuration.BacklogPolicy = BacklogPolicy.FailFast;
-        configuration.ReconnectRetryPolicy = new LinearRetry(500);
-        configuration.ConnectRetry = 1;
-
-        var multiplexer = await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
-        multiplexer.ConnectionFailed += (_, e) => ReportFailure(e.FailureType.ToString());
-        multiplexer.ConnectionRestored += (_, _) => _ = ProbeAsync();
-        _multiplexer = multiplexer;
-        if (multiplexer.IsConnected)
-        {
-            MarkAvailable();
-        }
-        else
-        {
-            ReportFailure("no connection at start-up");
-        }
+        // Data Protection may have connected already: it reads the key ring while its own hosted service starts.
+        _ = Connect();
+        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -100,6 +77,50 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
         if (_multiplexer is { } multiplexer)
         {
             await multiplexer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Connects once, at start-up (or when Data Protection first reads the key ring, which may come first). With
+    /// <c>AbortOnConnectFail</c> off this returns after at most <see cref="RedisOptions.ConnectTimeout"/> even when Redis
+    /// is down, and the multiplexer keeps reconnecting in the background.
+    /// </summary>
+    private ConnectionMultiplexer Connect()
+    {
+        lock (_connectLock)
+        {
+            if (_multiplexer is { } existing)
+            {
+                return existing;
+            }
+
+            var configuration = ConfigurationOptions.Parse(Options.Configuration);
+
+            // Never let a dead Redis hold a request: connect in the background, fail commands at once while disconnected
+            // (no backlog), and give a request's command a short time. Synchronous commands are Data Protection's key
+            // ring reads, rare and off the request path, so they get the connect timeout.
+            configuration.AbortOnConnectFail = false;
+            configuration.ConnectTimeout = (int)Options.ConnectTimeout.TotalMilliseconds;
+            configuration.SyncTimeout = (int)Math.Max(Options.ConnectTimeout.TotalMilliseconds, Options.OperationTimeout.TotalMilliseconds);
+            configuration.AsyncTimeout = (int)Options.OperationTimeout.TotalMilliseconds;
+            configuration.BacklogPolicy = BacklogPolicy.FailFast;
+            configuration.ReconnectRetryPolicy = new LinearRetry(500);
+            configuration.ConnectRetry = 1;
+
+            var multiplexer = ConnectionMultiplexer.Connect(configuration);
+            multiplexer.ConnectionFailed += (_, e) => ReportFailure(e.FailureType.ToString());
+            multiplexer.ConnectionRestored += (_, _) => _ = ProbeAsync();
+            Volatile.Write(ref _multiplexer, multiplexer);
+            if (multiplexer.IsConnected)
+            {
+                MarkAvailable();
+            }
+            else
+            {
+                ReportFailure("no connection at start-up");
+            }
+
+            return multiplexer;
         }
     }
 

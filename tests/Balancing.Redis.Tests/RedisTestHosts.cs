@@ -1,0 +1,31 @@
+using Balancing.AspNetCore.Tests.Infrastructure;
+using Balancing.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Balancing.Redis.Tests;
+
+/// <summary>Balancer instances that share one test Redis.</summary>
+internal static class RedisTestHosts
+{
+    public static Task<BalancerHost> StartAsync(RedisServer redis, IDictionary<string, string?> settings, Action<RedisOptions>? configure = null)
+        => BalancerHost.StartAsync(settings, configureServices: services => services.AddLoadBalancer().AddRedis(options =>
+        {
+            options.Configuration = redis.Configuration;
+            configure?.Invoke(options);
+        }));
+
+    public static RedisConnection Redis(this BalancerHost host) => host.Services.GetRequiredService<RedisConnection>();
+
+    public static int Count(this BalancerHost host, int eventId) => host.Logs.GetSnapshot().Count(r => r.Id.Id == eventId);
+
+    /// <summary>A pool of <paramref name="backends"/> whose clients may take <paramref name="permits"/> requests an hour.</summary>
+    public static Dictionary<string, string?> LimitedPool(int permits, params TestBackend[] backends)
+    {
+        var settings = BalancerHost.PoolSettings(backends);
+        settings["LoadBalancer:RateLimiting:Enabled"] = "true";
+        settings["LoadBalancer:RateLimiting:PermitLimit"] = permits.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["LoadBalancer:RateLimiting:TokensPerPeriod"] = "1";
+        settings["LoadBalancer:RateLimiting:Window"] = "01:00:00";
+        return settings;
+    }
+}
