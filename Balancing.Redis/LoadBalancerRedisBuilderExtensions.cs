@@ -2,6 +2,7 @@ using Balancing;
 using Balancing.AspNetCore.RateLimiting;
 using Balancing.Configuration;
 using Balancing.Redis;
+using Balancing.Statistics;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
@@ -72,6 +73,7 @@ public static class LoadBalancerRedisBuilderExtensions
         services.AddOptions<RedisOptions>().ValidateOnStart();
         services.TryAddSingleton<RedisConnection>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnection>(static s => s.GetRequiredService<RedisConnection>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ISharedStateStatus, RedisConnection>(static s => s.GetRequiredService<RedisConnection>()));
         services.Replace(ServiceDescriptor.Singleton<ISharedRateLimitStore, RedisRateLimitStore>());
 
         // Every instance must read every other's affinity pins: one key ring in Redis, one application name.

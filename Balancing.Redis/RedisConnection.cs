@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Balancing.Diagnostics;
+using Balancing.Statistics;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -16,7 +17,7 @@ namespace Balancing.Redis;
 /// An outage is logged once when it starts (event 310) and once when it ends (event 311). While it lasts, a probe sends
 /// <c>PING</c> every second, which also ends an outage that a timed-out command started on a connection that never broke.
 /// </remarks>
-internal sealed class RedisConnection : IHostedService, IAsyncDisposable
+internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsyncDisposable
 {
     private const int Starting = 0;
     private const int Up = 1;
@@ -67,6 +68,8 @@ internal sealed class RedisConnection : IHostedService, IAsyncDisposable
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public SharedStateStatistics GetStatistics() => new() { Store = "redis", Available = IsAvailable, Since = _since, Outages = Outages };
 
     /// <summary>Records that a command failed: the first failure of an outage logs it and starts the probe.</summary>
     public void ReportFailure(Exception exception) => ReportFailure(exception.GetType().Name);

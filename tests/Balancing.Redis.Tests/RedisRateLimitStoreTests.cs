@@ -1,6 +1,7 @@
 using System.Net;
 using Balancing.AspNetCore.Tests.Infrastructure;
 using Balancing.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Balancing.Redis.Tests;
 
@@ -65,12 +66,17 @@ public sealed class RedisRateLimitStoreTests
         CollectionAssert.AreEqual(
             new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests },
             statuses);
-        Assert.IsFalse(first.Redis().IsAvailable);
         Assert.AreEqual(1, first.Count(310));
+        Assert.AreEqual(0, first.AvailableGauge());
+        var down = first.Services.GetRequiredService<ILoadBalancerStatistics>().GetSnapshot().SharedState.Single();
+        Assert.AreEqual("redis", down.Store);
+        Assert.IsFalse(down.Available);
+        Assert.AreEqual(1, down.Outages);
 
         await redis.RestartAsync();
         await Eventually.TrueAsync(() => first.Count(311) > 0 && second.Count(311) > 0);
-        Assert.IsTrue(first.Redis().IsAvailable);
+        Assert.AreEqual(1, first.AvailableGauge());
+        Assert.IsTrue(first.Services.GetRequiredService<ILoadBalancerStatistics>().GetSnapshot().SharedState.Single().Available);
         Assert.AreEqual(1, first.Count(310));
         Assert.AreEqual(1, first.Count(311));
         Assert.AreEqual(1, second.Count(311));
