@@ -1,4 +1,5 @@
 using Balancing;
+using Balancing.AspNetCore.Caching;
 using Balancing.AspNetCore.RateLimiting;
 using Balancing.Configuration;
 using Balancing.Redis;
@@ -75,6 +76,7 @@ public static class LoadBalancerRedisBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConnection>(static s => s.GetRequiredService<RedisConnection>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ISharedStateStatus, RedisConnection>(static s => s.GetRequiredService<RedisConnection>()));
         services.Replace(ServiceDescriptor.Singleton<ISharedRateLimitStore, RedisRateLimitStore>());
+        services.Replace(ServiceDescriptor.Singleton<ISecondLevelCache, RedisResponseStore>());
 
         // Every instance must read every other's affinity pins: one key ring in Redis, one application name.
         services.AddDataProtection();

@@ -68,6 +68,13 @@ internal sealed class RedisServer : IAsyncDisposable
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(15));
     }
 
+    /// <summary>How many keys match <paramref name="pattern"/>, asked over a connection of the test's own.</summary>
+    public async Task<int> KeyCountAsync(string pattern)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(Configuration);
+        return ((StackExchange.Redis.RedisResult[])(await connection.GetDatabase().ExecuteAsync("KEYS", pattern))!).Length;
+    }
+
     /// <summary>Kills the server, as a crash or a network cut would, and returns once it is gone.</summary>
     public async Task StopAsync()
     {
