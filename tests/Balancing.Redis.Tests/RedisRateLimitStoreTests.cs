@@ -13,7 +13,7 @@ public sealed class RedisRateLimitStoreTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await TestBackend.StartAsync("b1");
-        var settings = RedisTestHosts.LimitedPool(10, backend);
+        var settings = BalancerHost.RateLimitedPoolSettings(10, backend);
         await using var first = await RedisTestHosts.StartAsync(redis, settings);
         await using var second = await RedisTestHosts.StartAsync(redis, settings);
 
@@ -46,7 +46,7 @@ public sealed class RedisRateLimitStoreTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await TestBackend.StartAsync("b1");
-        var settings = RedisTestHosts.LimitedPool(4, backend);
+        var settings = BalancerHost.RateLimitedPoolSettings(4, backend);
         await using var first = await RedisTestHosts.StartAsync(redis, settings);
         await using var second = await RedisTestHosts.StartAsync(redis, settings);
 
@@ -98,7 +98,7 @@ public sealed class RedisRateLimitStoreTests
     {
         await using var redis = await RedisServer.StartAsync();
         await using var backend = await TestBackend.StartAsync("b1");
-        await using var host = await RedisTestHosts.StartAsync(redis, RedisTestHosts.LimitedPool(100, backend),
+        await using var host = await RedisTestHosts.StartAsync(redis, BalancerHost.RateLimitedPoolSettings(100, backend),
             options => options.OnUnavailable = RedisUnavailablePolicy.FailClosed);
         Assert.AreEqual(HttpStatusCode.OK, (await host.Client.GetAsync("/")).StatusCode);
 

@@ -27,15 +27,4 @@ internal static class RedisTestHosts
     }
 
     public static int Count(this BalancerHost host, int eventId) => host.Logs.GetSnapshot().Count(r => r.Id.Id == eventId);
-
-    /// <summary>A pool of <paramref name="backends"/> whose clients may take <paramref name="permits"/> requests an hour.</summary>
-    public static Dictionary<string, string?> LimitedPool(int permits, params TestBackend[] backends)
-    {
-        var settings = BalancerHost.PoolSettings(backends);
-        settings["LoadBalancer:RateLimiting:Enabled"] = "true";
-        settings["LoadBalancer:RateLimiting:PermitLimit"] = permits.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["LoadBalancer:RateLimiting:TokensPerPeriod"] = "1";
-        settings["LoadBalancer:RateLimiting:Window"] = "01:00:00";
-        return settings;
-    }
 }
