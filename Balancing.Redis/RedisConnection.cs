@@ -32,14 +32,14 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
     private int _state;
     private int _probing;
     private long _outages;
-    private DateTimeOffset _since;
+    private long _sinceTicks;
 
     public RedisConnection(IOptions<RedisOptions> options, TimeProvider timeProvider, ILogger<RedisConnection> logger, IMeterFactory meterFactory)
     {
         Options = options.Value;
         _timeProvider = timeProvider;
         _logger = logger;
-        _since = timeProvider.GetUtcNow();
+        _sinceTicks = timeProvider.GetUtcNow().UtcTicks;
         _probe = timeProvider.CreateTimer(static state => _ = ((RedisConnection)state!).ProbeAsync(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         meterFactory.Create(BalancingTelemetry.MeterName).CreateObservableGauge(
             "balancing.redis.available", () => IsAvailable ? 1 : 0, unit: "{state}",
@@ -55,7 +55,7 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
     public long Outages => Interlocked.Read(ref _outages);
 
     /// <summary>Gets when the current state (available or not) began.</summary>
-    public DateTimeOffset Since => _since;
+    public DateTimeOffset Since => new(Interlocked.Read(ref _sinceTicks), TimeSpan.Zero);
 
     /// <summary>Gets the database commands go to. Ask <see cref="IsAvailable"/> first.</summary>
     public IDatabase Database => (Volatile.Read(ref _multiplexer) ?? Connect()).GetDatabase();
@@ -69,7 +69,7 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public SharedStateStatistics GetStatistics() => new() { Store = "redis", Available = IsAvailable, Since = _since, Outages = Outages };
+    public SharedStateStatistics GetStatistics() => new() { Store = "redis", Available = IsAvailable, Since = Since, Outages = Outages };
 
     /// <summary>Records that a command failed: the first failure of an outage logs it and starts the probe.</summary>
     public void ReportFailure(Exception exception) => ReportFailure(exception.GetType().Name);
@@ -135,7 +135,7 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
         }
 
         Interlocked.Increment(ref _outages);
-        _since = _timeProvider.GetUtcNow();
+        Interlocked.Exchange(ref _sinceTicks, _timeProvider.GetUtcNow().UtcTicks);
         RedisLog.Unavailable(_logger, reason, Options.OnUnavailable);
         _probe.Change(ProbeInterval, ProbeInterval);
     }
@@ -149,8 +149,7 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
         }
 
         var now = _timeProvider.GetUtcNow();
-        var outage = now - _since;
-        _since = now;
+        var outage = now - new DateTimeOffset(Interlocked.Exchange(ref _sinceTicks, now.UtcTicks), TimeSpan.Zero);
         _probe.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         if (previous == Down)
         {

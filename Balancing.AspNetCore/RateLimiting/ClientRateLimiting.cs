@@ -204,7 +204,7 @@ internal sealed class RateLimitingState
             var policy = RateLimitPolicy.ForRoute(settings, own, globalPolicy);
             routes[name] = policy is null ? null
                 : ReferenceEquals(policy, globalPolicy) && global is not null ? global
-                : Take(policy, "route:" + name);
+                : Take(policy, "route:" + name.ToLowerInvariant());
         }
 
         var exempt = new List<IPNetwork>();
