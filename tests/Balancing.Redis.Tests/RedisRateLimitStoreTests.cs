@@ -97,6 +97,33 @@ public sealed class RedisRateLimitStoreTests
     }
 
     [TestMethod]
+    public async Task AcquireAsync_RedisDownAtStartUp_ServesWithLocalLimitsUntilRedisComes()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await redis.StopAsync();
+        await using var backend = await TestBackend.StartAsync("b1");
+        await using var host = await RedisTestHosts.StartAsync(redis, BalancerHost.RateLimitedPoolSettings(2, backend));
+
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await host.Client.GetAsync("/");
+            statuses.Add(response.StatusCode);
+        }
+
+        CollectionAssert.AreEqual(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests }, statuses);
+        Assert.AreEqual(1, host.Count(310));
+
+        await redis.RestartAsync();
+        await Eventually.TrueAsync(() => host.Count(311) > 0);
+
+        // Shared again: the empty Redis gives the client its two permits afresh.
+        Assert.AreEqual(HttpStatusCode.OK, (await host.Client.GetAsync("/")).StatusCode);
+        Assert.AreEqual(HttpStatusCode.OK, (await host.Client.GetAsync("/")).StatusCode);
+        Assert.AreEqual(HttpStatusCode.TooManyRequests, (await host.Client.GetAsync("/")).StatusCode);
+    }
+
+    [TestMethod]
     public async Task AcquireAsync_RedisDownWithFailClosed_RefusesWithRetryAfter()
     {
         await using var redis = await RedisServer.StartAsync();
