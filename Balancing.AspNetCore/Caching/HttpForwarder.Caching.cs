@@ -39,7 +39,7 @@ internal sealed partial class HttpForwarder
 
         var target = GetPathAndQuery(context);
         var baseKey = ResponseCache.BaseKey(pool.Name, request, target);
-        var stored = _cache.Find(options, baseKey, request.Headers);
+        var stored = await _cache.FindAsync(options, baseKey, request.Headers, context.RequestAborted).ConfigureAwait(false);
         var now = _timeProvider.GetUtcNow();
         if (stored is not null && !directives.NoCache && stored.Freshness.IsFresh(now, directives.MaxAge))
         {

@@ -27,11 +27,13 @@ internal sealed class ResponseCache : IDisposable
 {
     private readonly ConcurrentDictionary<string, CacheFlight> _flights = new(StringComparer.Ordinal);
     private readonly Lock _createLock = new();
+    private readonly ISecondLevelCache? _secondLevel;
     private volatile Store? _store;
     private int _waiters;
 
-    public ResponseCache(BalancingMetrics metrics)
+    public ResponseCache(BalancingMetrics metrics, ISecondLevelCache? secondLevel = null)
     {
+        _secondLevel = secondLevel;
         metrics.ObserveCacheSize(() => _store?.Size ?? 0);
     }
 
@@ -73,6 +75,19 @@ internal sealed class ResponseCache : IDisposable
         return value as CachedResponse;
     }
 
+    /// <summary>
+    /// Finds the stored response for a request in memory, then, when memory has nothing for the URL, in the second-level
+    /// store shared with other instances; a response found there is kept in memory too. Completes synchronously without a
+    /// second level or on a memory hit.
+    /// </summary>
+    public ValueTask<CachedResponse?> FindAsync(CachingOptions options, string baseKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
+    {
+        var found = Find(options, baseKey, requestHeaders);
+        return found is not null || _secondLevel is null
+            ? ValueTask.FromResult(found)
+            : FindSharedAsync(options, baseKey, cancellationToken);
+    }
+
     /// <summary>Stores <paramref name="entry"/> (built with <see cref="KeyFor"/>), evicting the least recently used entries when it does not fit.</summary>
     public void Set(CachingOptions options, string baseKey, CachedResponse entry)
     {
@@ -84,6 +99,12 @@ internal sealed class ResponseCache : IDisposable
         }
 
         store.Add(entry.Key, entry, entry.Size);
+
+        // Responses with Vary stay in this instance: sharing them would need their vary rule shared too.
+        if (entry.Vary.Length == 0)
+        {
+            _secondLevel?.Set(entry);
+        }
     }
 
     /// <summary>How long a URL whose response was not stored skips request coalescing.</summary>
@@ -115,7 +136,11 @@ internal sealed class ResponseCache : IDisposable
         => vary.Length == 0 ? baseKey : CachePolicy.VariantKey(baseKey, vary, requestHeaders);
 
     /// <summary>Drops what is stored for a URL (all its variants stay unreachable: their vary rule goes).</summary>
-    public void Remove(string baseKey) => _store?.Cache.Remove(baseKey);
+    public void Remove(string baseKey)
+    {
+        _store?.Cache.Remove(baseKey);
+        _secondLevel?.Remove(baseKey);
+    }
 
     /// <summary>Removes every entry, or those whose request target starts with <paramref name="pathPrefix"/>; returns how many.</summary>
     public int Purge(string? pathPrefix)
@@ -174,6 +199,18 @@ internal sealed class ResponseCache : IDisposable
     public void Dispose() => _store?.Cache.Dispose();
 
     internal void EndFlight(CacheFlight flight) => _flights.TryRemove(new KeyValuePair<string, CacheFlight>(flight.Key, flight));
+
+    private async ValueTask<CachedResponse?> FindSharedAsync(CachingOptions options, string baseKey, CancellationToken cancellationToken)
+    {
+        var shared = await _secondLevel!.GetAsync(baseKey, cancellationToken).ConfigureAwait(false);
+        if (shared is null || shared.Vary.Length > 0 || shared.Key != baseKey)
+        {
+            return null;
+        }
+
+        StoreFor(options).Add(baseKey, shared, shared.Size);
+        return shared;
+    }
 
     private static ReadOnlySpan<char> TargetOf(string key)
     {

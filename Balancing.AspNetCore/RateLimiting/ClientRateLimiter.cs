@@ -31,9 +31,10 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<UInt128>
     private int _beating;
     private bool _disposed;
 
-    public ClientRateLimiter(RateLimitPolicy policy, TimeProvider timeProvider)
+    public ClientRateLimiter(RateLimitPolicy policy, TimeProvider timeProvider, string scope = "global")
     {
         Policy = policy;
+        Scope = scope;
         _timeProvider = timeProvider;
         _idleTimestampTicks = (long)(policy.IdleTimeout.TotalSeconds * timeProvider.TimestampFrequency);
         _create = _ => new Partition(Policy.CreateLimiter(), _timeProvider.GetTimestamp());
@@ -42,6 +43,12 @@ internal sealed class ClientRateLimiter : PartitionedRateLimiter<UInt128>
     }
 
     public RateLimitPolicy Policy { get; }
+
+    /// <summary>
+    /// Gets which requests the limit counts (<c>global</c>, or <c>route:</c> and the route's name when it was made for a
+    /// route of its own); a shared store keys its counts by it, with the policy, so that two limits never share counts.
+    /// </summary>
+    public string Scope { get; }
 
     /// <summary>Gets how many clients have a partition now.</summary>
     public int PartitionCount => _partitions.Count;

@@ -20,14 +20,16 @@ internal sealed class ClientRateLimiting : IDisposable
 {
     private readonly ServerPoolRegistry _registry;
     private readonly TimeProvider _timeProvider;
+    private readonly ISharedRateLimitStore? _shared;
     private readonly Lock _lock = new();
     private volatile RateLimitingState? _state;
     private bool _disposed;
 
-    public ClientRateLimiting(ServerPoolRegistry registry, TimeProvider timeProvider)
+    public ClientRateLimiting(ServerPoolRegistry registry, TimeProvider timeProvider, ISharedRateLimitStore? shared = null)
     {
         _registry = registry;
         _timeProvider = timeProvider;
+        _shared = shared;
     }
 
     /// <summary>Gets the limiters of the configuration in force, built the first time a request sees it.</summary>
@@ -67,7 +69,9 @@ internal sealed class ClientRateLimiting : IDisposable
             try
             {
                 // Completes at once unless the limit has a queue and the client is over it.
-                return await limiter.AcquireAsync(key, 1, cancellationToken).ConfigureAwait(false);
+                return _shared is null
+                    ? await limiter.AcquireAsync(key, 1, cancellationToken).ConfigureAwait(false)
+                    : await _shared.AcquireAsync(limiter, key, cancellationToken).ConfigureAwait(false);
             }
             catch (ObjectDisposedException) when (attempt == 0)
             {
@@ -175,7 +179,7 @@ internal sealed class RateLimitingState
         var globalPolicy = RateLimitPolicy.From(settings);
         var available = new List<ClientRateLimiter>(previous?.AllLimiters() ?? []);
 
-        ClientRateLimiter Take(RateLimitPolicy policy)
+        ClientRateLimiter Take(RateLimitPolicy policy, string scope)
         {
             var index = available.FindIndex(l => l.Policy == policy);
             if (index >= 0)
@@ -185,10 +189,10 @@ internal sealed class RateLimitingState
                 return reused;
             }
 
-            return new ClientRateLimiter(policy, timeProvider);
+            return new ClientRateLimiter(policy, timeProvider, scope);
         }
 
-        var global = settings.Enabled ? Take(globalPolicy) : null;
+        var global = settings.Enabled ? Take(globalPolicy, "global") : null;
         var routes = new Dictionary<string, ClientRateLimiter?>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, route) in options.Routes)
         {
@@ -200,7 +204,7 @@ internal sealed class RateLimitingState
             var policy = RateLimitPolicy.ForRoute(settings, own, globalPolicy);
             routes[name] = policy is null ? null
                 : ReferenceEquals(policy, globalPolicy) && global is not null ? global
-                : Take(policy);
+                : Take(policy, "route:" + name.ToLowerInvariant());
         }
 
         var exempt = new List<IPNetwork>();

@@ -17,4 +17,7 @@ public sealed record LoadBalancerStatistics
 
     /// <summary>Gets every configured pool, ordered by name.</summary>
     public required IReadOnlyList<PoolStatistics> Pools { get; init; }
+
+    /// <summary>Gets the stores shared with the balancer's other instances and whether they answer; empty when nothing is shared.</summary>
+    public IReadOnlyList<SharedStateStatistics> SharedState { get; init; } = [];
 }

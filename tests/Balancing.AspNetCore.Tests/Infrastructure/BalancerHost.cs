@@ -39,6 +39,17 @@ internal sealed class BalancerHost : IAsyncDisposable
     /// <summary>Builds a settings dictionary for one pool <c>default</c> over <paramref name="backends"/>.</summary>
     public static Dictionary<string, string?> PoolSettings(params TestBackend[] backends) => PoolSettings("default", backends);
 
+    /// <summary>Pool <c>default</c> over <paramref name="backends"/>, each client limited to <paramref name="permits"/> requests an hour.</summary>
+    public static Dictionary<string, string?> RateLimitedPoolSettings(int permits, params TestBackend[] backends)
+    {
+        var settings = PoolSettings(backends);
+        settings["LoadBalancer:RateLimiting:Enabled"] = "true";
+        settings["LoadBalancer:RateLimiting:PermitLimit"] = permits.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        settings["LoadBalancer:RateLimiting:TokensPerPeriod"] = "1";
+        settings["LoadBalancer:RateLimiting:Window"] = "01:00:00";
+        return settings;
+    }
+
     public static Dictionary<string, string?> PoolSettings(string pool, params TestBackend[] backends)
     {
         var settings = new Dictionary<string, string?>();

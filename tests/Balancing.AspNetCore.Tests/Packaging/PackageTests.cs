@@ -21,7 +21,7 @@ namespace Balancing.AspNetCore.Tests.Packaging;
 public sealed class PackageTests
 {
     private const string TargetFramework = "net10.0";
-    private static readonly string[] PackageIds = ["Balancing.Abstractions", "Balancing.Core", "Balancing.AspNetCore"];
+    private static readonly string[] PackageIds = ["Balancing.Abstractions", "Balancing.Core", "Balancing.AspNetCore", "Balancing.Redis"];
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
 
@@ -129,6 +129,7 @@ public sealed class PackageTests
     [TestMethod]
     [DataRow("Balancing.Core", "Balancing.Abstractions")]
     [DataRow("Balancing.AspNetCore", "Balancing.Core")]
+    [DataRow("Balancing.Redis", "Balancing.AspNetCore")]
     public void Pack_SiblingDependency_IsPinnedToTheSameVersion(string id, string sibling)
     {
         var metadata = ReadNuspecMetadata(id);

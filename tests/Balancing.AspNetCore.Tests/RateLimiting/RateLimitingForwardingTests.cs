@@ -246,15 +246,7 @@ public sealed class RateLimitingForwardingTests
     }
 
     /// <summary>Pool <c>default</c> over <paramref name="backend"/>, limited to <see cref="Permits"/> requests per client per hour.</summary>
-    private static Dictionary<string, string?> Limited(TestBackend backend)
-    {
-        var settings = BalancerHost.PoolSettings(backend);
-        settings["LoadBalancer:RateLimiting:Enabled"] = "true";
-        settings["LoadBalancer:RateLimiting:PermitLimit"] = Permits.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["LoadBalancer:RateLimiting:TokensPerPeriod"] = "1";
-        settings["LoadBalancer:RateLimiting:Window"] = "01:00:00";
-        return settings;
-    }
+    private static Dictionary<string, string?> Limited(TestBackend backend) => BalancerHost.RateLimitedPoolSettings(Permits, backend);
 
     private static async Task<List<HttpStatusCode>> StatusesAsync(HttpClient client, Uri uri, int count)
     {

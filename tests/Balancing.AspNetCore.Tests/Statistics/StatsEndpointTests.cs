@@ -93,7 +93,7 @@ public sealed class StatsEndpointTests
         var pool = root.GetProperty("pools")[0];
         var backend = pool.GetProperty("backends")[0];
 
-        CollectionAssert.AreEqual(new[] { "generatedAt", "errorRateThreshold", "errorRateWindow", "minimumRequests", "pools" }, Names(root));
+        CollectionAssert.AreEqual(new[] { "generatedAt", "errorRateThreshold", "errorRateWindow", "minimumRequests", "pools", "sharedState" }, Names(root));
         CollectionAssert.AreEqual(
             new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "rateLimited", "errorRateAlert", "alertSince", "cache", "backends" },
             Names(pool));
