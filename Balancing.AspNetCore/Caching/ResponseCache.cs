@@ -83,7 +83,10 @@ internal sealed class ResponseCache : IDisposable
     public ValueTask<CachedResponse?> FindAsync(CachingOptions options, string baseKey, IHeaderDictionary requestHeaders, CancellationToken cancellationToken)
     {
         var found = Find(options, baseKey, requestHeaders);
-        return found is not null || _secondLevel is null
+
+        // Memory that knows the URL (a vary rule, or the mark of a response not stored) answers for it: the second level
+        // holds only responses without Vary, and asking it for every request to an uncacheable URL would cost a round trip.
+        return found is not null || _secondLevel is null || StoreFor(options).Cache.TryGetValue(baseKey, out _)
             ? ValueTask.FromResult(found)
             : FindSharedAsync(options, baseKey, cancellationToken);
     }
