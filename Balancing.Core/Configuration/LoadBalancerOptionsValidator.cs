@@ -179,6 +179,26 @@ internal sealed class LoadBalancerOptionsValidator
             {
                 errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
             }
+
+            if (!Enum.IsDefined(backend.Discovery))
+            {
+                errors.Add($"{backendPath}:Discovery: '{backend.Discovery}' is not one of {string.Join(", ", Enum.GetNames<BackendDiscovery>())}.");
+            }
+        }
+
+        ValidateDns(pool.Dns, $"{path}:Dns", errors);
+    }
+
+    private static void ValidateDns(DnsDiscoveryOptions dns, string path, List<string> errors)
+    {
+        if (dns.RefreshInterval < DnsDiscoveryOptions.MinRefreshInterval || dns.RefreshInterval > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{path}:RefreshInterval: must be from {DnsDiscoveryOptions.MinRefreshInterval} to 1.00:00:00, not {dns.RefreshInterval}.");
+        }
+
+        if (!Enum.IsDefined(dns.AddressFamily))
+        {
+            errors.Add($"{path}:AddressFamily: '{dns.AddressFamily}' is not one of {string.Join(", ", Enum.GetNames<DnsAddressFamily>())}.");
         }
     }
 
