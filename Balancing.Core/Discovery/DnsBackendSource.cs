@@ -115,6 +115,8 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
         {
             target.Dispose();
         }
+
+        _changed.Dispose();
     }
 
     /// <summary>Records the outcome of one resolution, logs the start and end of failure streaks, and signals a change.</summary>
@@ -280,10 +282,10 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
                 return;
             }
 
+            IPAddress[]? found = null;
+            Exception? error = null;
             try
             {
-                IPAddress[]? found = null;
-                Exception? error = null;
                 try
                 {
                     var family = Family switch
@@ -308,13 +310,14 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
                 {
                     error = ex;
                 }
-
-                _owner.OnResolved(this, found, error);
             }
             finally
             {
+                // Cleared before the outcome is applied, so a tick that follows the change is never skipped.
                 Volatile.Write(ref _resolving, 0);
             }
+
+            _owner.OnResolved(this, found, error);
         }
     }
 }

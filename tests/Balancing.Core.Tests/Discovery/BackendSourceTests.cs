@@ -1,0 +1,112 @@
+using System.Net;
+using Balancing.Core.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Primitives;
+
+namespace Balancing.Core.Tests.Discovery;
+
+[TestClass]
+public sealed class BackendSourceTests
+{
+    [TestMethod]
+    public async Task AddBackendSource_SourceSignalsChange_PoolForwardsToTheNewBackend()
+    {
+        var handler = new FakeHttpHandler();
+        using var balancer = TestBalancer.Create(
+            new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Strategy"] = "RoundRobin" },
+            services =>
+            {
+                new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>();
+                services.AddHttpClient(LoadBalancerDefaults.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
+            });
+        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+        var pool = balancer.Pool();
+        Assert.AreEqual(ForwardError.NoAvailableBackend, (await SendAsync(balancer)).Error);
+
+        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test:9000")));
+        var first = await SendAsync(balancer);
+        source.Set(new DiscoveredBackend("c2", new Uri("http://c2.test:9000")));
+        var second = await SendAsync(balancer);
+
+        Assert.AreEqual(("c1", "c2"), (first.Backend?.Id, second.Backend?.Id));
+        CollectionAssert.AreEqual(
+            new[] { "http://c1.test:9000/", "http://c2.test:9000/" },
+            handler.RequestUris.Select(u => u?.ToString()).ToArray());
+        Assert.AreEqual("c2", pool.Backends.Single().Id);
+    }
+
+    [TestMethod]
+    public void AddBackendSource_BackendKeepsIdAndAddress_KeepsItsState()
+    {
+        using var balancer = TestBalancer.Create(
+            Settings.Pool("default", ("b1", "http://b1.test")),
+            services => new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>());
+        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+        var pool = balancer.Pool();
+        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test")));
+        var c1 = pool.FindBackend("c1")!;
+        c1.SetHealth(BackendHealth.Unhealthy, "test", DateTimeOffset.UnixEpoch);
+
+        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test"), Weight: 3), new DiscoveredBackend("c2", new Uri("http://c2.test")));
+
+        CollectionAssert.AreEqual(new[] { "b1", "c1", "c2" }, pool.Backends.Select(b => b.Id).ToArray());
+        Assert.AreSame(c1, pool.FindBackend("c1"));
+        Assert.AreEqual((BackendHealth.Unhealthy, 3), (c1.Health, c1.Weight));
+    }
+
+    [TestMethod]
+    public void AddBackendSource_IdTakenByAConfiguredBackend_IsIgnored()
+    {
+        using var balancer = TestBalancer.Create(
+            Settings.Pool("default", ("b1", "http://b1.test")),
+            services => new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>());
+        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+        var pool = balancer.Pool();
+
+        source.Set(new DiscoveredBackend("B1", new Uri("http://elsewhere.test")), new DiscoveredBackend("c1", new Uri("ftp://c1.test")));
+
+        Assert.AreEqual(new Uri("http://b1.test"), pool.Backends.Single().Address);
+    }
+
+    private static async Task<BalancedResponse> SendAsync(TestBalancer balancer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/", UriKind.Relative));
+        var result = await balancer.Sender.SendAsync(balancer.Pool(), request, new BalancingContext(null), CancellationToken.None);
+        result.Complete(BackendOutcome.Success);
+        result.Response?.Dispose();
+        return result;
+    }
+
+    /// <summary>A source whose backends of pool <c>default</c> the test sets; each change fires the previous snapshot's token.</summary>
+    private sealed class SwitchableSource : IBackendSource, IDisposable
+    {
+        private readonly Lock _lock = new();
+        private CancellationTokenSource _changed = new();
+        private DiscoveredBackend[] _backends = [];
+
+        public void Set(params DiscoveredBackend[] backends)
+        {
+            CancellationTokenSource fired;
+            lock (_lock)
+            {
+                _backends = backends;
+                fired = _changed;
+                _changed = new CancellationTokenSource();
+            }
+
+            fired.Cancel();
+        }
+
+        public void Dispose() => _changed.Dispose();
+
+        public BackendSnapshot GetSnapshot()
+        {
+            lock (_lock)
+            {
+                return new BackendSnapshot(
+                    new Dictionary<string, IReadOnlyList<DiscoveredBackend>> { ["default"] = _backends },
+                    new CancellationChangeToken(_changed.Token));
+            }
+        }
+    }
+}
