@@ -78,6 +78,7 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         // Backends named by DNS: the built-in backend source, registered the way an app registers its own.
         services.TryAddSingleton<Balancing.Discovery.IDnsResolver, Balancing.Discovery.SystemDnsResolver>();
         LoadBalancerBackendSourceBuilderExtensions.AddBackendSource<Balancing.Discovery.DnsBackendSource>(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, Balancing.Discovery.DnsDiscoveryStartup>());
 
         services.TryAddSingleton<LoadStrategyRegistry>();
         services.TryAddSingleton<ServerPoolRegistry>();

@@ -101,6 +101,18 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
         }
     }
 
+    /// <summary>Completes when every name configured now has had its first answer (or failure) applied.</summary>
+    public Task WhenResolvedAsync(CancellationToken cancellationToken)
+    {
+        Task[] pending;
+        lock (_lock)
+        {
+            pending = [.. _targets.Values.Select(t => t.FirstResolution.Task)];
+        }
+
+        return Task.WhenAll(pending).WaitAsync(cancellationToken);
+    }
+
     public void Dispose()
     {
         List<DnsTarget> targets;
@@ -240,6 +252,8 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
 
         public bool Stopped { get; private set; }
 
+        public TaskCompletionSource FirstResolution { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         public bool Resolves(Uri address, DnsDiscoveryOptions options)
             => _address == address && Family == options.AddressFamily && _interval == options.RefreshInterval;
 
@@ -268,6 +282,7 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
             }
 
             _timer?.Dispose();
+            FirstResolution.TrySetResult();
             _stop.Cancel();
             _stop.Dispose();
         }
@@ -318,6 +333,7 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
             }
 
             _owner.OnResolved(this, found, error);
+            FirstResolution.TrySetResult();
         }
     }
 }
