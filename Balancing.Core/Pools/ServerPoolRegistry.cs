@@ -126,7 +126,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
     {
         lock (_applyLock)
         {
-            var errors = _validator.Validate(_options, SectionPath, [poolName]);
+            var errors = _validator.Validate(_options, SectionPath, [poolName], IsFedBySource);
             if (errors.Count > 0)
             {
                 throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(LoadBalancerOptions), errors);
@@ -202,7 +202,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
                 // The binder would throw on the first of these values or silently drop the entry holding it, hiding
                 // every other problem. Validate the rest without them, so that all errors are reported at once.
                 var partial = BindWithout(section, path, badValues);
-                errors.AddRange(_validator.Validate(partial, path, _mountedPools));
+                errors.AddRange(_validator.Validate(partial, path, _mountedPools, IsFedBySource));
                 return null;
             }
         }
@@ -224,7 +224,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             return null;
         }
 
-        errors.AddRange(_validator.Validate(options, path, _mountedPools));
+        errors.AddRange(_validator.Validate(options, path, _mountedPools, IsFedBySource));
         return options;
     }
 
@@ -411,6 +411,9 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
         return backends;
     }
+
+    /// <summary>Whether a backend source names the pool: its backends are the source's to supply, so a mounted pool may have none configured.</summary>
+    public bool IsFedBySource(string pool) => _discovered.Any(table => table?.ContainsKey(pool) == true);
 
     private static bool SameBackends(System.Collections.Immutable.ImmutableArray<BackendState> current, List<DiscoveredBackend> next)
     {
