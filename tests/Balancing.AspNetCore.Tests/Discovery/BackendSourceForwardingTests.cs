@@ -1,7 +1,7 @@
 using System.Net;
 using Balancing.AspNetCore.Tests.Infrastructure;
+using Balancing.Tests;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Primitives;
 
 namespace Balancing.AspNetCore.Tests.Discovery;
 
@@ -14,8 +14,8 @@ public sealed class BackendSourceForwardingTests
         await using var first = await TestBackend.StartAsync("first");
         await using var second = await TestBackend.StartAsync("second");
         var settings = new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Strategy"] = "RoundRobin" };
-        await using var balancer = await BalancerHost.StartAsync(settings, configureServices: services => services.AddLoadBalancer().AddBackendSource<AnnouncingSource>());
-        var source = balancer.Services.GetRequiredService<AnnouncingSource>();
+        await using var balancer = await BalancerHost.StartAsync(settings, configureServices: services => services.AddLoadBalancer().AddBackendSource<ManualBackendSource>());
+        var source = balancer.Services.GetRequiredService<ManualBackendSource>();
 
         using var before = await balancer.Client.GetAsync(new Uri("/", UriKind.Relative));
         source.Announce(new DiscoveredBackend("first", new Uri(first.Address)));
@@ -25,38 +25,5 @@ public sealed class BackendSourceForwardingTests
 
         Assert.AreEqual(HttpStatusCode.ServiceUnavailable, before.StatusCode, "a mounted pool fed by a source may start empty");
         Assert.AreEqual(("first", "second"), (afterFirst, afterSecond));
-    }
-
-    /// <summary>Announces the backends of pool <c>default</c>, firing the previous snapshot's token on each change.</summary>
-    private sealed class AnnouncingSource : IBackendSource, IDisposable
-    {
-        private readonly Lock _lock = new();
-        private CancellationTokenSource _changed = new();
-        private DiscoveredBackend[] _backends = [];
-
-        public void Announce(params DiscoveredBackend[] backends)
-        {
-            CancellationTokenSource fired;
-            lock (_lock)
-            {
-                _backends = backends;
-                fired = _changed;
-                _changed = new CancellationTokenSource();
-            }
-
-            fired.Cancel();
-        }
-
-        public BackendSnapshot GetSnapshot()
-        {
-            lock (_lock)
-            {
-                return new BackendSnapshot(
-                    new Dictionary<string, IReadOnlyList<DiscoveredBackend>> { ["default"] = _backends },
-                    new CancellationChangeToken(_changed.Token));
-            }
-        }
-
-        public void Dispose() => _changed.Dispose();
     }
 }

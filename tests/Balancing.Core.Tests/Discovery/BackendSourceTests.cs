@@ -1,7 +1,7 @@
 using System.Net;
 using Balancing.Core.Tests.Infrastructure;
+using Balancing.Tests;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Primitives;
 
 namespace Balancing.Core.Tests.Discovery;
 
@@ -16,16 +16,16 @@ public sealed class BackendSourceTests
             new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Strategy"] = "RoundRobin" },
             services =>
             {
-                new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>();
+                new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>();
                 services.AddHttpClient(LoadBalancerDefaults.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
             });
-        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+        var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
         Assert.AreEqual(ForwardError.NoAvailableBackend, (await SendAsync(balancer)).Error);
 
-        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test:9000")));
+        source.Announce(new DiscoveredBackend("c1", new Uri("http://c1.test:9000")));
         var first = await SendAsync(balancer);
-        source.Set(new DiscoveredBackend("c2", new Uri("http://c2.test:9000")));
+        source.Announce(new DiscoveredBackend("c2", new Uri("http://c2.test:9000")));
         var second = await SendAsync(balancer);
 
         Assert.AreEqual(("c1", "c2"), (first.Backend?.Id, second.Backend?.Id));
@@ -40,14 +40,14 @@ public sealed class BackendSourceTests
     {
         using var balancer = TestBalancer.Create(
             Settings.Pool("default", ("b1", "http://b1.test")),
-            services => new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>());
-        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+            services => new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>());
+        var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
-        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test")));
+        source.Announce(new DiscoveredBackend("c1", new Uri("http://c1.test")));
         var c1 = pool.FindBackend("c1")!;
         c1.SetHealth(BackendHealth.Unhealthy, "test", DateTimeOffset.UnixEpoch);
 
-        source.Set(new DiscoveredBackend("c1", new Uri("http://c1.test"), Weight: 3), new DiscoveredBackend("c2", new Uri("http://c2.test")));
+        source.Announce(new DiscoveredBackend("c1", new Uri("http://c1.test"), Weight: 3), new DiscoveredBackend("c2", new Uri("http://c2.test")));
 
         CollectionAssert.AreEqual(new[] { "b1", "c1", "c2" }, pool.Backends.Select(b => b.Id).ToArray());
         Assert.AreSame(c1, pool.FindBackend("c1"));
@@ -59,11 +59,11 @@ public sealed class BackendSourceTests
     {
         using var balancer = TestBalancer.Create(
             Settings.Pool("default", ("b1", "http://b1.test")),
-            services => new LoadBalancerBuilder(services).AddBackendSource<SwitchableSource>());
-        var source = balancer.Services.GetRequiredService<SwitchableSource>();
+            services => new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>());
+        var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
 
-        source.Set(new DiscoveredBackend("B1", new Uri("http://elsewhere.test")), new DiscoveredBackend("c1", new Uri("ftp://c1.test")));
+        source.Announce(new DiscoveredBackend("B1", new Uri("http://elsewhere.test")), new DiscoveredBackend("c1", new Uri("ftp://c1.test")));
 
         Assert.AreEqual(new Uri("http://b1.test"), pool.Backends.Single().Address);
     }
@@ -75,38 +75,5 @@ public sealed class BackendSourceTests
         result.Complete(BackendOutcome.Success);
         result.Response?.Dispose();
         return result;
-    }
-
-    /// <summary>A source whose backends of pool <c>default</c> the test sets; each change fires the previous snapshot's token.</summary>
-    private sealed class SwitchableSource : IBackendSource, IDisposable
-    {
-        private readonly Lock _lock = new();
-        private CancellationTokenSource _changed = new();
-        private DiscoveredBackend[] _backends = [];
-
-        public void Set(params DiscoveredBackend[] backends)
-        {
-            CancellationTokenSource fired;
-            lock (_lock)
-            {
-                _backends = backends;
-                fired = _changed;
-                _changed = new CancellationTokenSource();
-            }
-
-            fired.Cancel();
-        }
-
-        public void Dispose() => _changed.Dispose();
-
-        public BackendSnapshot GetSnapshot()
-        {
-            lock (_lock)
-            {
-                return new BackendSnapshot(
-                    new Dictionary<string, IReadOnlyList<DiscoveredBackend>> { ["default"] = _backends },
-                    new CancellationChangeToken(_changed.Token));
-            }
-        }
     }
 }
