@@ -164,6 +164,19 @@ public sealed class DnsBackendSourceTests
     }
 
     [TestMethod]
+    public async Task Statistics_DiscoveredBackends_AreListedLikeConfiguredOnes()
+    {
+        using var balancer = Create(DnsPool().With(Settings.BackendKey("default", "legacy"), "http://10.0.0.9:8080"));
+        await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 4);
+
+        var pool = balancer.Services.GetRequiredService<ILoadBalancerStatistics>().GetSnapshot().Pools.Single();
+
+        CollectionAssert.AreEqual(
+            new[] { "legacy", "web/10.0.0.1:8080", "web/10.0.0.2:8080", "web/10.0.0.3:8080" },
+            pool.Backends.Select(b => b.Id).ToArray());
+    }
+
+    [TestMethod]
     public async Task Reload_UnrelatedChange_KeepsTheDiscoveredBackendsWithoutWaitingForDns()
     {
         using var balancer = Create();
