@@ -29,6 +29,8 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
     private readonly IBackendSource[] _sources;
     private readonly Dictionary<string, DiscoveredBackend[]>?[] _discovered;
     private readonly BackendSnapshot?[] _snapshots;
+    private readonly IDisposable?[] _sourceWatches;
+    private volatile bool _disposed;
     private volatile FrozenDictionary<string, ServerPool> _pools = FrozenDictionary<string, ServerPool>.Empty;
     private volatile LoadBalancerOptions _options;
     private string? _appliedFingerprint;
@@ -56,6 +58,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _sources = (services.GetService(typeof(IEnumerable<IBackendSource>)) as IEnumerable<IBackendSource>)?.ToArray() ?? [];
         _discovered = new Dictionary<string, DiscoveredBackend[]>?[_sources.Length];
         _snapshots = new BackendSnapshot?[_sources.Length];
+        _sourceWatches = new IDisposable?[_sources.Length];
 
         // Start-up: an invalid configuration is fatal, with every problem listed by key.
         var options = Build(out var errors);
@@ -76,8 +79,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
         for (var i = 0; i < _sources.Length; i++)
         {
-            var index = i;
-            _changeSubscriptions.Add(ChangeToken.OnChange(() => _snapshots[index]?.ChangeToken ?? NeverChanges, () => OnSourceChanged(index)));
+            Watch(i);
         }
 
         foreach (var tokenSource in changeTokenSources)
@@ -180,9 +182,15 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var subscription in _changeSubscriptions)
         {
             subscription.Dispose();
+        }
+
+        foreach (var watch in _sourceWatches)
+        {
+            watch?.Dispose();
         }
     }
 
@@ -310,9 +318,38 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _pools = next.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>A source signalled a change: read it again and update the pools whose backends differ, each atomically.</summary>
+    /// <summary>
+    /// Listens to the token of the source's latest snapshot. Unlike <c>ChangeToken.OnChange</c>, which asks for the next
+    /// token before its callback runs, this reads the token of the snapshot the callback has just taken.
+    /// </summary>
+    private void Watch(int index)
+    {
+        if (_disposed || _snapshots[index]?.ChangeToken is not { } token)
+        {
+            return;
+        }
+
+        // A token that has already fired calls back at once, on this thread, which reads the newer snapshot. Replaced
+        // registrations are not disposed: a token fires once, and disposing one whose callback is running elsewhere
+        // would wait for it. The latest is kept for Dispose; a callback after Dispose does nothing.
+        var registration = token.RegisterChangeCallback(
+            static state =>
+            {
+                var (registry, i) = ((ServerPoolRegistry, int))state!;
+                registry.OnSourceChanged(i);
+            },
+            (this, index));
+        Volatile.Write(ref _sourceWatches[index], registration);
+    }
+
+    /// <summary>A source signalled a change: read it again, update the pools whose backends differ (each atomically), listen again.</summary>
     private void OnSourceChanged(int index)
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         var changed = new List<string>();
         lock (_applyLock)
         {
@@ -338,6 +375,8 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
             BackendsChanged?.Invoke(this, changed);
         }
+
+        Watch(index);
     }
 
     /// <summary>Reads a source's snapshot into a case-insensitive table, dropping (and logging) what cannot be used.</summary>
@@ -434,8 +473,6 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
         return true;
     }
-
-    private static readonly IChangeToken NeverChanges = new CancellationChangeToken(CancellationToken.None);
 }
 
 /// <summary>The result of applying a configuration change.</summary>

@@ -57,6 +57,7 @@ public sealed class DnsBackendSourceTests
 
         _resolver.Answer("web.internal", [.. survivors.Select(b => b.Address.Host)]);
         _time.Advance(Interval);
+        await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 2);
 
         CollectionAssert.AreEqual(survivors, pool.Backends.ToArray(), "the survivors keep their state objects");
         blocked.SetResult();
@@ -76,8 +77,8 @@ public sealed class DnsBackendSourceTests
 
         _resolver.Answer("web.internal", "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4");
         _time.Advance(Interval);
+        await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 4);
 
-        Assert.HasCount(4, pool.Backends);
         Assert.AreEqual("web/10.0.0.4:8080", pool.Backends[3].Id);
         CollectionAssert.AreEqual(before, pool.Backends.Take(3).ToArray());
         Assert.AreEqual(1, pool.Backends[0].InFlight);
@@ -114,6 +115,7 @@ public sealed class DnsBackendSourceTests
 
         _resolver.Answer("web.internal");
         _time.Advance(Interval);
+        await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 0);
 
         Assert.IsEmpty(pool.Backends);
         Assert.HasCount(1, balancer.Services.GetFakeLogCollector().GetSnapshot().Where(r => r.Id.Name == "DnsNoAddresses").ToList());
