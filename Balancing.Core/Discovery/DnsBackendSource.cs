@@ -73,6 +73,12 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
                     else
                     {
                         var target = new DnsTarget(this, poolName, id, address, backend.Weight, pool.Dns);
+                        if (existing is not null && string.Equals(existing.HostName, target.HostName, StringComparison.OrdinalIgnoreCase))
+                        {
+                            // Same name, other port, path, family or pace: its known addresses serve until the new lookup answers.
+                            target.Addresses = Normalize(existing.Addresses, target.Family);
+                        }
+
                         next[key] = target;
                         started.Add(target);
                     }
@@ -212,6 +218,7 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
         private readonly DnsBackendSource _owner;
         private readonly Uri _address;
         private readonly TimeSpan _interval;
+        private readonly string _hostHeader;
         private readonly CancellationTokenSource _stop = new();
         private ITimer? _timer;
         private int _resolving;
@@ -227,6 +234,10 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
             _interval = options.RefreshInterval;
             Family = options.AddressFamily;
             HostName = address.IdnHost;
+
+            // The Host header must be ASCII: the punycode form of the name, with the port unless it is the scheme's.
+            var host = address.HostNameType == UriHostNameType.Dns ? address.IdnHost : address.Host;
+            _hostHeader = address.IsDefaultPort ? host : string.Concat(host, ":", address.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         public string Pool { get; }
@@ -264,7 +275,7 @@ internal sealed class DnsBackendSource : IBackendSource, IConfigurationAwareBack
             {
                 var address = new UriBuilder(_address) { Host = ip.ToString() }.Uri;
                 var id = string.Concat(Id, "/", new IPEndPoint(ip, _address.Port).ToString());
-                backends.Add(new DiscoveredBackend(id, address, Weight, _address.Authority));
+                backends.Add(new DiscoveredBackend(id, address, Weight, _hostHeader));
             }
         }
 

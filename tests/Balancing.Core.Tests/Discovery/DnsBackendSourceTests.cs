@@ -194,6 +194,32 @@ public sealed class DnsBackendSourceTests
     }
 
     [TestMethod]
+    public async Task Reload_SameNameOtherInterval_CarriesTheAddressesOverSoTheBackendsNeverLeave()
+    {
+        using var balancer = Create();
+        var pool = await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 3);
+        var before = pool.Backends.ToArray();
+
+        var result = await balancer.ChangeAndWaitAsync(DnsPool().With("LoadBalancer:Pools:default:Dns:RefreshInterval", "00:01:00"));
+        await balancer.Services.GetRequiredService<DnsBackendSource>().WhenResolvedAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.IsTrue(result.Applied);
+        Assert.AreEqual(2, _resolver.Calls, "the changed entry is looked up afresh");
+        CollectionAssert.AreEqual(before, pool.Backends.ToArray(), "the same state objects: the backends never left the pool");
+    }
+
+    [TestMethod]
+    public async Task Start_InternationalName_IsResolvedAndSentAsPunycode()
+    {
+        _resolver.Answer("xn--bcher-kva.internal", "10.0.0.1");
+        using var balancer = Create(DnsPool().With($"{Web}:Address", "http://bücher.internal"));
+
+        var backend = (await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 1)).Backends.Single();
+
+        Assert.AreEqual(("web/10.0.0.1:80", "xn--bcher-kva.internal"), (backend.Id, backend.Host));
+    }
+
+    [TestMethod]
     public async Task Reload_EntryRemoved_StopsResolvingIt()
     {
         using var balancer = Create();
