@@ -166,6 +166,32 @@ public sealed class DnsBackendSourceTests
     }
 
     [TestMethod]
+    public async Task SendAsync_RetryFromDiscoveredToStaticBackend_SendsTheStaticBackendItsOwnHost()
+    {
+        var attempts = new System.Collections.Concurrent.ConcurrentQueue<(string Host, string? HostHeader)>();
+        var handler = new FakeHttpHandler((request, _) =>
+        {
+            attempts.Enqueue((request.RequestUri!.Host, request.Headers.Host));
+            return request.RequestUri.Host == "10.0.0.1"
+                ? Task.FromException<HttpResponseMessage>(new HttpRequestException(HttpRequestError.ConnectionError, "Connection refused"))
+                : Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK));
+        });
+        _resolver.Answer("web.internal", "10.0.0.1");
+        using var balancer = Create(DnsPool().With(Settings.BackendKey("default", "b1"), "http://b1.test"), handler);
+        var pool = await balancer.Registry.WaitForPoolAsync("default", p => p.Backends.Length == 2);
+
+        // The pin sends the first attempt to the discovered backend; its refusal is retried on b1.
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/", UriKind.Relative));
+        var result = await balancer.Sender.SendAsync(pool, request, new BalancingContext(null) { AffinityBackendId = "web/10.0.0.1:8080" }, CancellationToken.None);
+        result.Complete(BackendOutcome.Success);
+        result.Response?.Dispose();
+
+        CollectionAssert.AreEqual(
+            new[] { ("10.0.0.1", (string?)"web.internal:8080"), ("b1.test", null) },
+            attempts.ToArray());
+    }
+
+    [TestMethod]
     public async Task Statistics_DiscoveredBackends_AreListedLikeConfiguredOnes()
     {
         using var balancer = Create(DnsPool().With(Settings.BackendKey("default", "legacy"), "http://10.0.0.9:8080"));
