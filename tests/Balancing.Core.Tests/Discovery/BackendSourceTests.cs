@@ -12,13 +12,7 @@ public sealed class BackendSourceTests
     public async Task AddBackendSource_SourceSignalsChange_PoolForwardsToTheNewBackend()
     {
         var handler = new FakeHttpHandler();
-        using var balancer = TestBalancer.Create(
-            new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Strategy"] = "RoundRobin" },
-            services =>
-            {
-                new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>();
-                services.AddHttpClient(LoadBalancerDefaults.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
-            });
+        using var balancer = CreateWithSource(new Dictionary<string, string?> { ["LoadBalancer:Pools:default:Strategy"] = "RoundRobin" }, handler);
         var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
         Assert.AreEqual(ForwardError.NoAvailableBackend, (await SendAsync(balancer)).Error);
@@ -38,9 +32,7 @@ public sealed class BackendSourceTests
     [TestMethod]
     public void AddBackendSource_BackendKeepsIdAndAddress_KeepsItsState()
     {
-        using var balancer = TestBalancer.Create(
-            Settings.Pool("default", ("b1", "http://b1.test")),
-            services => new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>());
+        using var balancer = CreateWithSource(Settings.Pool("default", ("b1", "http://b1.test")));
         var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
         source.Announce(new DiscoveredBackend("c1", new Uri("http://c1.test")));
@@ -57,9 +49,7 @@ public sealed class BackendSourceTests
     [TestMethod]
     public void AddBackendSource_IdTakenByAConfiguredBackend_IsIgnored()
     {
-        using var balancer = TestBalancer.Create(
-            Settings.Pool("default", ("b1", "http://b1.test")),
-            services => new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>());
+        using var balancer = CreateWithSource(Settings.Pool("default", ("b1", "http://b1.test")));
         var source = balancer.Services.GetRequiredService<ManualBackendSource>();
         var pool = balancer.Pool();
 
@@ -67,6 +57,16 @@ public sealed class BackendSourceTests
 
         Assert.AreEqual(new Uri("http://b1.test"), pool.Backends.Single().Address);
     }
+
+    private static TestBalancer CreateWithSource(Dictionary<string, string?> settings, FakeHttpHandler? handler = null)
+        => TestBalancer.Create(settings, services =>
+        {
+            new LoadBalancerBuilder(services).AddBackendSource<ManualBackendSource>();
+            if (handler is not null)
+            {
+                services.AddHttpClient(LoadBalancerDefaults.HttpClientName).ConfigurePrimaryHttpMessageHandler(() => handler);
+            }
+        });
 
     private static async Task<BalancedResponse> SendAsync(TestBalancer balancer)
     {
