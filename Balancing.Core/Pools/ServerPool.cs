@@ -23,7 +23,13 @@ internal sealed class ServerPool : IServerPool
     private readonly Strategies.EffectiveWeights _weights;
     private HashSet<BackendState>? _inService;
 
-    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null)
+    /// <param name="name">The pool's name.</param>
+    /// <param name="options">The pool's settings; already validated.</param>
+    /// <param name="strategy">The pool's own strategy instance.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="logger">Where breakers log; none by default.</param>
+    /// <param name="backends">The backends, configured and discovered; by default the configured static ones.</param>
+    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null, IReadOnlyList<DiscoveredBackend>? backends = null)
     {
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Name = name;
@@ -31,7 +37,7 @@ internal sealed class ServerPool : IServerPool
         _options = options;
         _timeProvider = timeProvider;
         _weights = new Strategies.EffectiveWeights(timeProvider);
-        Update(options, strategy);
+        Update(options, backends ?? ConfiguredBackends(options), strategy);
     }
 
     public string Name { get; }

@@ -308,8 +308,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             }
             else
             {
-                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger) { Metrics = Metrics };
-                pool.Update(poolOptions, backends, strategy: null);
+                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger, backends) { Metrics = Metrics };
             }
 
             next[name] = pool;

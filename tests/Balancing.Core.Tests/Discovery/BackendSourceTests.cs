@@ -47,6 +47,18 @@ public sealed class BackendSourceTests
     }
 
     [TestMethod]
+    public void AddBackendSource_BackendKnownAtStart_IsInServiceFromTheStartLikeConfiguredOnes()
+    {
+        using var balancer = CreateWithSource(Settings.Pool("default", ("b1", "http://b1.test")).With("LoadBalancer:Pools:default:SlowStart", "00:01:00"));
+        balancer.Services.GetRequiredService<ManualBackendSource>().Announce(new DiscoveredBackend("c1", new Uri("http://c1.test")));
+
+        var pool = balancer.Pool();
+
+        Assert.AreEqual(2, pool.Backends.Length);
+        Assert.IsTrue(pool.Backends.All(b => b.InServiceSince is null), "nothing ramps: the pool started with both");
+    }
+
+    [TestMethod]
     public void AddBackendSource_IdTakenByAConfiguredBackend_IsIgnored()
     {
         using var balancer = CreateWithSource(Settings.Pool("default", ("b1", "http://b1.test")));
