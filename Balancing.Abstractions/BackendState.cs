@@ -7,7 +7,7 @@ namespace Balancing;
 /// One instance per backend is shared by strategies, probes, the breaker, the dashboard and the metrics:
 /// one source of truth, many readers. Every member is safe to call from many threads at once; counters use
 /// <see cref="Interlocked"/> operations and reads never take a lock. An instance survives a configuration
-/// reload as long as the backend keeps its name and address.
+/// reload as long as the backend keeps its name, address and host.
 /// </remarks>
 public sealed partial class BackendState
 {
@@ -57,6 +57,14 @@ public sealed partial class BackendState
 
     /// <summary>Gets the address as a string without a trailing slash, ready to be followed by a path.</summary>
     public string AddressPrefix { get; }
+
+    /// <summary>
+    /// Gets the host (and port) sent as the <c>Host</c> header, and used for TLS SNI and certificate validation, when it
+    /// differs from the host of <see cref="Address"/>: a backend discovered by DNS is reached at its IP address but keeps
+    /// the name it was found under. A pool that preserves the client's <c>Host</c> sends the client's instead.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the host of <see cref="Address"/>.</value>
+    public string? Host { get; init; }
 
     /// <summary>Gets or sets the backend's relative weight; 0 means the backend receives no new traffic.</summary>
     /// <value>The default is 1.</value>

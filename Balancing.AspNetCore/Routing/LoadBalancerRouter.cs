@@ -43,7 +43,7 @@ internal sealed class LoadBalancerRouter
     }
 
     /// <summary>See <see cref="RouteTableRule.MountDefault"/>.</summary>
-    public void MountDefault() => _rule.MountDefault(_registry.Options, SectionPath);
+    public void MountDefault() => _rule.MountDefault(_registry.Options, SectionPath, _registry.IsFedBySource);
 
     /// <summary>
     /// The pool for <paramref name="context"/>: with no routes configured, <paramref name="fallbackPool"/> or

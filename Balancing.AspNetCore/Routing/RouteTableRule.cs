@@ -14,6 +14,7 @@ internal sealed class RouteTableRule : ILoadBalancerOptionsRule
 {
     private readonly IServiceProvider _services;
     private volatile bool _defaultMounted;
+    private Func<string, bool>? _fedBySource;
 
     public RouteTableRule(IServiceProvider services)
     {
@@ -28,7 +29,7 @@ internal sealed class RouteTableRule : ILoadBalancerOptionsRule
         RouteTable.Compile(options, sectionPath, Policies, errors);
         if (_defaultMounted)
         {
-            RequireDefaultPool(options, sectionPath, errors);
+            RequireDefaultPool(options, sectionPath, _fedBySource, errors);
         }
     }
 
@@ -36,10 +37,14 @@ internal sealed class RouteTableRule : ILoadBalancerOptionsRule
     /// Records that <c>UseLoadBalancer()</c> forwards to <c>default</c> whenever no routes are configured, and fails now
     /// if that is the case and the pool is missing or empty. Later reloads in that state are rejected.
     /// </summary>
-    public void MountDefault(LoadBalancerOptions current, string sectionPath)
+    /// <param name="current">The configuration in force.</param>
+    /// <param name="sectionPath">The section's path, for messages.</param>
+    /// <param name="fedBySource">Whether a backend source supplies a pool's backends, which then needs none configured.</param>
+    public void MountDefault(LoadBalancerOptions current, string sectionPath, Func<string, bool>? fedBySource = null)
     {
+        _fedBySource = fedBySource;
         var errors = new List<string>();
-        RequireDefaultPool(current, sectionPath, errors);
+        RequireDefaultPool(current, sectionPath, fedBySource, errors);
         if (errors.Count > 0)
         {
             throw new OptionsValidationException(Options.DefaultName, typeof(LoadBalancerOptions), errors);
@@ -48,7 +53,7 @@ internal sealed class RouteTableRule : ILoadBalancerOptionsRule
         _defaultMounted = true;
     }
 
-    private static void RequireDefaultPool(LoadBalancerOptions options, string sectionPath, List<string> errors)
+    private static void RequireDefaultPool(LoadBalancerOptions options, string sectionPath, Func<string, bool>? fedBySource, List<string> errors)
     {
         if (options.Routes.Count > 0)
         {
@@ -60,7 +65,7 @@ internal sealed class RouteTableRule : ILoadBalancerOptionsRule
         {
             errors.Add($"{sectionPath}:Pools:{name}: pool '{name}' is not configured and there are no routes; UseLoadBalancer() forwards to '{name}' when no routes are configured.");
         }
-        else if (pool.Backends.Count == 0)
+        else if (pool.Backends.Count == 0 && fedBySource?.Invoke(name) != true)
         {
             errors.Add($"{sectionPath}:Pools:{name}:Backends: pool '{name}' has no backends and there are no routes; UseLoadBalancer() forwards to '{name}' when no routes are configured.");
         }

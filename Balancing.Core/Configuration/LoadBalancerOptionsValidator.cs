@@ -25,7 +25,11 @@ internal sealed class LoadBalancerOptionsValidator
         _rules = rules?.ToArray() ?? [];
     }
 
-    public List<string> Validate(LoadBalancerOptions options, string sectionPath, IEnumerable<string> mountedPools)
+    /// <param name="options">The bound configuration.</param>
+    /// <param name="sectionPath">The section's path, for messages.</param>
+    /// <param name="mountedPools">The pools the app forwards to: they must exist and have backends.</param>
+    /// <param name="fedBySource">Whether a backend source supplies a pool's backends, which then needs none configured.</param>
+    public List<string> Validate(LoadBalancerOptions options, string sectionPath, IEnumerable<string> mountedPools, Func<string, bool>? fedBySource = null)
     {
         var errors = new List<string>();
         foreach (var (poolName, pool) in options.Pools)
@@ -39,7 +43,7 @@ internal sealed class LoadBalancerOptionsValidator
             {
                 errors.Add($"{sectionPath}:Pools:{mounted}: pool '{mounted}' is mounted by the app but is not configured.");
             }
-            else if (pool.Backends.Count == 0)
+            else if (pool.Backends.Count == 0 && fedBySource?.Invoke(mounted) != true)
             {
                 errors.Add($"{sectionPath}:Pools:{mounted}:Backends: pool '{mounted}' is mounted by the app but has no backends.");
             }
@@ -182,6 +186,26 @@ internal sealed class LoadBalancerOptionsValidator
             {
                 errors.Add($"{backendPath}:Weight: must be 0 or more (0 drains the backend), not {backend.Weight}.");
             }
+
+            if (!Enum.IsDefined(backend.Discovery))
+            {
+                errors.Add($"{backendPath}:Discovery: '{backend.Discovery}' is not one of {string.Join(", ", Enum.GetNames<BackendDiscovery>())}.");
+            }
+        }
+
+        ValidateDns(pool.Dns, $"{path}:Dns", errors);
+    }
+
+    private static void ValidateDns(DnsDiscoveryOptions dns, string path, List<string> errors)
+    {
+        if (dns.RefreshInterval < DnsDiscoveryOptions.MinRefreshInterval || dns.RefreshInterval > TimeSpan.FromDays(1))
+        {
+            errors.Add($"{path}:RefreshInterval: must be from {DnsDiscoveryOptions.MinRefreshInterval} to 1.00:00:00, not {dns.RefreshInterval}.");
+        }
+
+        if (!Enum.IsDefined(dns.AddressFamily))
+        {
+            errors.Add($"{path}:AddressFamily: '{dns.AddressFamily}' is not one of {string.Join(", ", Enum.GetNames<DnsAddressFamily>())}.");
         }
     }
 

@@ -66,6 +66,9 @@ public sealed class PoolOptions
     /// <summary>Gets the settings of the <see cref="LoadStrategyNames.PeakEwma"/> strategy and of every backend's latency estimate.</summary>
     public PeakEwmaOptions PeakEwma { get; } = new();
 
+    /// <summary>Gets the DNS discovery settings of the pool's backends whose <see cref="BackendOptions.Discovery"/> is <see cref="BackendDiscovery.Dns"/>.</summary>
+    public DnsDiscoveryOptions Dns { get; } = new();
+
     /// <summary>Gets the settings of the <see cref="LoadStrategyNames.ConsistentHash"/> strategy: the key, the load bound, the table size.</summary>
     public ConsistentHashOptions ConsistentHash { get; } = new();
 }

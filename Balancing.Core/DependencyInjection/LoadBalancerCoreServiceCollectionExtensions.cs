@@ -75,6 +75,11 @@ public static class LoadBalancerCoreServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<Balancing.Diagnostics.BalancingMetrics>();
 
+        // Backends named by DNS: the built-in backend source, registered the way an app registers its own.
+        services.TryAddSingleton<Balancing.Discovery.IDnsResolver, Balancing.Discovery.SystemDnsResolver>();
+        LoadBalancerBackendSourceBuilderExtensions.AddBackendSource<Balancing.Discovery.DnsBackendSource>(services);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, Balancing.Discovery.DnsDiscoveryStartup>());
+
         services.TryAddSingleton<LoadStrategyRegistry>();
         services.TryAddSingleton<ServerPoolRegistry>();
         services.TryAddSingleton<IServerPoolRegistry>(static sp => sp.GetRequiredService<ServerPoolRegistry>());

@@ -20,6 +20,30 @@ internal static partial class Log
         Message = "Load balancer Connections settings changed; they apply to connections made after a restart")]
     public static partial void ConnectionSettingsNeedRestart(ILogger logger);
 
+    [LoggerMessage(EventId = 20, EventName = "DiscoveredBackendsApplied", Level = LogLevel.Information,
+        Message = "Backends of pool {Pool} changed by discovery; it now has {BackendCount} backends")]
+    public static partial void DiscoveredBackendsApplied(ILogger logger, string pool, int backendCount);
+
+    [LoggerMessage(EventId = 21, EventName = "DiscoveredBackendIgnored", Level = LogLevel.Warning,
+        Message = "Backend source {Source} gave pool {Pool} a backend {BackendId} that is ignored: {Reason}")]
+    public static partial void DiscoveredBackendIgnored(ILogger logger, string source, string pool, string? backendId, string reason);
+
+    [LoggerMessage(EventId = 22, EventName = "BackendSourceFailed", Level = LogLevel.Error,
+        Message = "Backend source {Source} failed to give its backends; the backends it gave last are kept")]
+    public static partial void BackendSourceFailed(ILogger logger, string source, Exception exception);
+
+    [LoggerMessage(EventId = 23, EventName = "DnsResolutionFailed", Level = LogLevel.Warning,
+        Message = "DNS resolution of {Host} for backend {BackendId} in pool {Pool} failed; its {AddressCount} last known addresses are kept until a resolution succeeds")]
+    public static partial void DnsResolutionFailed(ILogger logger, string host, string backendId, string pool, int addressCount, Exception exception);
+
+    [LoggerMessage(EventId = 24, EventName = "DnsNoAddresses", Level = LogLevel.Warning,
+        Message = "DNS name {Host} for backend {BackendId} in pool {Pool} has no {AddressFamily} addresses; the entry gives no backends")]
+    public static partial void DnsNoAddresses(ILogger logger, string host, string backendId, string pool, DnsAddressFamily addressFamily);
+
+    [LoggerMessage(EventId = 25, EventName = "DnsResolutionRecovered", Level = LogLevel.Information,
+        Message = "DNS resolution of {Host} for backend {BackendId} in pool {Pool} succeeds again: {AddressCount} addresses")]
+    public static partial void DnsResolutionRecovered(ILogger logger, string host, string backendId, string pool, int addressCount);
+
     [LoggerMessage(EventId = 250, EventName = "BackendEjected", Level = LogLevel.Warning,
         Message = "Backend {BackendId} in pool {Pool} is ejected for {Seconds:0} s by passive health (ejection {EjectionCount})")]
     public static partial void BackendEjected(ILogger logger, string backendId, string pool, double seconds, int ejectionCount);

@@ -328,6 +328,12 @@ public sealed class BalancedSender
         request.RequestUri = pathAndQuery.Length > 0 && (pathAndQuery[0] == '/' || pathAndQuery[0] == '?')
             ? new Uri(string.Concat(backend.AddressPrefix, pathAndQuery), in ExactUri)
             : new Uri(string.Concat(backend.AddressPrefix, "/", pathAndQuery), in ExactUri);
+        if (serverPool.HasHostOverrides && !serverPool.Options.PreserveHostHeader)
+        {
+            // A discovered backend is reached by IP but answers to its name (Host, SNI, certificate). Set on every
+            // attempt, cleared for a backend without one: a retry's copy carries the previous attempt's headers.
+            request.Headers.Host = backend.Host;
+        }
 
         var period = serverPool.Options.Timeout;
         var tracking = request.Content as IActivityTrackingContent;

@@ -40,6 +40,11 @@ internal sealed class HttpHealthProbe : IHealthProbe, IDisposable
             Version = _version,
             VersionPolicy = _versionPolicy,
         };
+        if (backend.Host is not null)
+        {
+            request.Headers.Host = backend.Host;
+        }
+
         try
         {
             // Disposing the response without reading the body lets the handler drain or drop it; probes only need the status.

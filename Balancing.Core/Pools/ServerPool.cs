@@ -23,7 +23,13 @@ internal sealed class ServerPool : IServerPool
     private readonly Strategies.EffectiveWeights _weights;
     private HashSet<BackendState>? _inService;
 
-    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null)
+    /// <param name="name">The pool's name.</param>
+    /// <param name="options">The pool's settings; already validated.</param>
+    /// <param name="strategy">The pool's own strategy instance.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="logger">Where breakers log; none by default.</param>
+    /// <param name="backends">The backends, configured and discovered; by default the configured static ones.</param>
+    public ServerPool(string name, PoolOptions options, ILoadStrategy strategy, TimeProvider timeProvider, Microsoft.Extensions.Logging.ILogger? logger = null, IReadOnlyList<DiscoveredBackend>? backends = null)
     {
         _logger = logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         Name = name;
@@ -31,7 +37,7 @@ internal sealed class ServerPool : IServerPool
         _options = options;
         _timeProvider = timeProvider;
         _weights = new Strategies.EffectiveWeights(timeProvider);
-        Update(options, strategy);
+        Update(options, backends ?? ConfiguredBackends(options), strategy);
     }
 
     public string Name { get; }
@@ -139,31 +145,57 @@ internal sealed class ServerPool : IServerPool
         return null;
     }
 
-    /// <summary>
-    /// Applies new settings. A backend that keeps its name and address keeps its state object (and so its
-    /// in-flight count, counters and health); one whose address changed is a new backend.
-    /// </summary>
+    /// <summary>Applies new settings, with the backends configured statically (see <see cref="ConfiguredBackends"/>).</summary>
     /// <param name="options">The new settings; already validated.</param>
     /// <param name="strategy">The strategy to use, or <see langword="null"/> to keep the current one.</param>
-    public void Update(PoolOptions options, ILoadStrategy? strategy)
+    public void Update(PoolOptions options, ILoadStrategy? strategy) => Update(options, ConfiguredBackends(options), strategy);
+
+    /// <summary>The backends configured with <see cref="BackendDiscovery.Static"/>, in configuration order.</summary>
+    public static List<DiscoveredBackend> ConfiguredBackends(PoolOptions options)
+    {
+        var backends = new List<DiscoveredBackend>(options.Backends.Count);
+        foreach (var (id, backend) in options.Backends)
+        {
+            if (backend.Discovery == BackendDiscovery.Static)
+            {
+                backends.Add(new DiscoveredBackend(id, new Uri(backend.Address, UriKind.Absolute), backend.Weight));
+            }
+        }
+
+        return backends;
+    }
+
+    /// <summary>
+    /// Applies new settings and backends: configured ones and those discovered by backend sources, alike. A backend that
+    /// keeps its name, address and host keeps its state object (and so its in-flight count, counters, health and
+    /// breaker); one whose address changed is a new backend. Configuration reloads and discovery refreshes both come
+    /// through here.
+    /// </summary>
+    /// <param name="options">The new settings; already validated.</param>
+    /// <param name="backends">The backends; ids are unique (case-insensitive).</param>
+    /// <param name="strategy">The strategy to use, or <see langword="null"/> to keep the current one.</param>
+    public void Update(PoolOptions options, IReadOnlyList<DiscoveredBackend> backends, ILoadStrategy? strategy)
     {
         lock (_writeLock)
         {
             var previous = _backends;
-            var next = new BackendState[options.Backends.Count];
+            var next = new BackendState[backends.Count];
             var i = 0;
-            foreach (var (id, backendOptions) in options.Backends)
+            var hostOverrides = false;
+            foreach (var backend in backends)
             {
-                var address = new Uri(backendOptions.Address, UriKind.Absolute);
-                var existing = Array.Find(previous, b => string.Equals(b.Id, id, StringComparison.OrdinalIgnoreCase) && b.Address == address);
+                var existing = Array.Find(previous, b => string.Equals(b.Id, backend.Id, StringComparison.OrdinalIgnoreCase)
+                    && b.Address == backend.Address
+                    && string.Equals(b.Host, backend.Host, StringComparison.OrdinalIgnoreCase));
+                hostOverrides |= backend.Host is not null;
                 if (existing is not null)
                 {
-                    existing.Weight = backendOptions.Weight;
+                    existing.Weight = backend.Weight;
                     next[i++] = existing;
                 }
                 else
                 {
-                    var created = new BackendState(id, address, backendOptions.Weight);
+                    var created = new BackendState(backend.Id, backend.Address, backend.Weight) { Host = backend.Host };
                     created.HealthChanged += OnBackendHealthChanged;
                     created.EjectionChanged += OnBackendEjectionChanged;
                     next[i++] = created;
@@ -179,6 +211,7 @@ internal sealed class ServerPool : IServerPool
                 }
             }
 
+            HasHostOverrides = hostOverrides;
             RequestVersion = Configuration.LoadBalancerOptionsValidator.TryParseHttpVersion(options.HttpVersion, out var version)
                 ? version
                 : System.Net.HttpVersion.Version20;
@@ -196,6 +229,12 @@ internal sealed class ServerPool : IServerPool
             (_strategy as Strategies.IPoolAwareStrategy)?.PoolUpdated(this);
         }
     }
+
+    /// <summary>
+    /// Gets a value indicating whether some backend carries a <see cref="BackendState.Host"/> of its own, so each attempt
+    /// sets (or clears) the <c>Host</c> header; pools of static backends pay one flag read.
+    /// </summary>
+    public bool HasHostOverrides { get; private set; }
 
     /// <summary>Gets the current time, for health-change timestamps.</summary>
     public DateTimeOffset Now => _timeProvider.GetUtcNow();

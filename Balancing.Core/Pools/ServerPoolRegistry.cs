@@ -26,6 +26,11 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
     private readonly Lock _applyLock = new();
     private readonly HashSet<string> _mountedPools = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<IDisposable> _changeSubscriptions = [];
+    private readonly IBackendSource[] _sources;
+    private readonly Dictionary<string, DiscoveredBackend[]>?[] _discovered;
+    private readonly BackendSnapshot?[] _snapshots;
+    private readonly IDisposable?[] _sourceWatches;
+    private volatile bool _disposed;
     private volatile FrozenDictionary<string, ServerPool> _pools = FrozenDictionary<string, ServerPool>.Empty;
     private volatile LoadBalancerOptions _options;
     private string? _appliedFingerprint;
@@ -50,6 +55,10 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         _timeProvider = timeProvider;
         _logger = logger;
         Metrics = services.GetService(typeof(BalancingMetrics)) as BalancingMetrics;
+        _sources = (services.GetService(typeof(IEnumerable<IBackendSource>)) as IEnumerable<IBackendSource>)?.ToArray() ?? [];
+        _discovered = new Dictionary<string, DiscoveredBackend[]>?[_sources.Length];
+        _snapshots = new BackendSnapshot?[_sources.Length];
+        _sourceWatches = new IDisposable?[_sources.Length];
 
         // Start-up: an invalid configuration is fatal, with every problem listed by key.
         var options = Build(out var errors);
@@ -59,10 +68,19 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         }
 
         _options = options;
-        Apply(options);
+        lock (_applyLock)
+        {
+            Apply(options);
+        }
+
         _appliedFingerprint = Fingerprint();
         LogApplied();
         Metrics?.Observe(this);
+
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            Watch(i);
+        }
 
         foreach (var tokenSource in changeTokenSources)
         {
@@ -75,6 +93,9 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
     /// <summary>Raised after a configuration change was applied or rejected.</summary>
     public event EventHandler<ConfigurationChangeResult>? ConfigurationChanged;
+
+    /// <summary>Raised after a backend source's change was applied, with the names of the pools whose backends changed.</summary>
+    public event EventHandler<IReadOnlyCollection<string>>? BackendsChanged;
 
     /// <summary>Gets the balancer's instruments, or <see langword="null"/> when the registry was built without them.</summary>
     public BalancingMetrics? Metrics { get; }
@@ -107,7 +128,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
     {
         lock (_applyLock)
         {
-            var errors = _validator.Validate(_options, SectionPath, [poolName]);
+            var errors = _validator.Validate(_options, SectionPath, [poolName], IsFedBySource);
             if (errors.Count > 0)
             {
                 throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(LoadBalancerOptions), errors);
@@ -161,9 +182,15 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
 
     public void Dispose()
     {
+        _disposed = true;
         foreach (var subscription in _changeSubscriptions)
         {
             subscription.Dispose();
+        }
+
+        foreach (var watch in _sourceWatches)
+        {
+            watch?.Dispose();
         }
     }
 
@@ -183,7 +210,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
                 // The binder would throw on the first of these values or silently drop the entry holding it, hiding
                 // every other problem. Validate the rest without them, so that all errors are reported at once.
                 var partial = BindWithout(section, path, badValues);
-                errors.AddRange(_validator.Validate(partial, path, _mountedPools));
+                errors.AddRange(_validator.Validate(partial, path, _mountedPools, IsFedBySource));
                 return null;
             }
         }
@@ -205,7 +232,7 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
             return null;
         }
 
-        errors.AddRange(_validator.Validate(options, path, _mountedPools));
+        errors.AddRange(_validator.Validate(options, path, _mountedPools, IsFedBySource));
         return options;
     }
 
@@ -258,28 +285,192 @@ internal sealed class ServerPoolRegistry : IServerPoolRegistry, IDisposable
         return options;
     }
 
+    /// <summary>Applies a configuration: tells the backend sources that follow it, reads every source, updates the pools. Under the lock.</summary>
     private void Apply(LoadBalancerOptions options)
     {
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            (_sources[i] as Discovery.IConfigurationAwareBackendSource)?.ConfigurationApplied(options);
+            TakeSnapshot(i);
+        }
+
         var current = _pools;
         var next = new Dictionary<string, ServerPool>(StringComparer.OrdinalIgnoreCase);
         foreach (var (name, poolOptions) in options.Pools)
         {
+            var backends = BackendsOf(name, poolOptions);
             if (current.TryGetValue(name, out var pool))
             {
                 var strategy = string.Equals(pool.Strategy.Name, poolOptions.Strategy, StringComparison.OrdinalIgnoreCase)
                     ? null
                     : _strategies.Create(poolOptions.Strategy, _services);
-                pool.Update(poolOptions, strategy);
+                pool.Update(poolOptions, backends, strategy);
             }
             else
             {
-                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger) { Metrics = Metrics };
+                pool = new ServerPool(name, poolOptions, _strategies.Create(poolOptions.Strategy, _services), _timeProvider, _logger, backends) { Metrics = Metrics };
             }
 
             next[name] = pool;
         }
 
         _pools = next.ToFrozenDictionary(StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Listens to the token of the source's latest snapshot. Unlike <c>ChangeToken.OnChange</c>, which asks for the next
+    /// token before its callback runs, this reads the token of the snapshot the callback has just taken.
+    /// </summary>
+    private void Watch(int index)
+    {
+        if (_disposed || _snapshots[index]?.ChangeToken is not { } token)
+        {
+            return;
+        }
+
+        // A token that has already fired calls back at once, on this thread, which reads the newer snapshot. Replaced
+        // registrations are not disposed: a token fires once, and disposing one whose callback is running elsewhere
+        // would wait for it. The latest is kept for Dispose; a callback after Dispose does nothing.
+        var registration = token.RegisterChangeCallback(
+            static state =>
+            {
+                var (registry, i) = ((ServerPoolRegistry, int))state!;
+                registry.OnSourceChanged(i);
+            },
+            (this, index));
+        Volatile.Write(ref _sourceWatches[index], registration);
+    }
+
+    /// <summary>A source signalled a change: read it again, update the pools whose backends differ (each atomically), listen again.</summary>
+    private void OnSourceChanged(int index)
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        var changed = new List<string>();
+        lock (_applyLock)
+        {
+            TakeSnapshot(index);
+            foreach (var pool in _pools.Values)
+            {
+                var backends = BackendsOf(pool.Name, pool.Options);
+                if (!SameBackends(pool.Backends, backends))
+                {
+                    // The same path as a configuration reload: surviving backends keep their state.
+                    pool.Update(pool.Options, backends, strategy: null);
+                    changed.Add(pool.Name);
+                }
+            }
+        }
+
+        if (changed.Count > 0)
+        {
+            foreach (var name in changed)
+            {
+                Log.DiscoveredBackendsApplied(_logger, name, _pools.GetValueOrDefault(name)?.Backends.Length ?? 0);
+            }
+
+            BackendsChanged?.Invoke(this, changed);
+        }
+
+        Watch(index);
+    }
+
+    /// <summary>Reads a source's snapshot into a case-insensitive table, dropping (and logging) what cannot be used.</summary>
+    private void TakeSnapshot(int index)
+    {
+        var source = _sources[index];
+        BackendSnapshot snapshot;
+        try
+        {
+            snapshot = source.GetSnapshot() ?? throw new InvalidOperationException("GetSnapshot returned null.");
+        }
+        catch (Exception ex) when (_snapshots[index] is not null)
+        {
+            // Keep what the source said last, and keep listening to its previous token.
+            Log.BackendSourceFailed(_logger, source.GetType().Name, ex);
+            return;
+        }
+
+        var table = new Dictionary<string, DiscoveredBackend[]>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (pool, backends) in snapshot.Pools)
+        {
+            var kept = new List<DiscoveredBackend>(backends.Count);
+            foreach (var backend in backends)
+            {
+                if (backend is null || string.IsNullOrWhiteSpace(backend.Id) || backend.Weight < 0
+                    || !LoadBalancerOptionsValidator.TryParseAddress(backend.Address?.OriginalString ?? string.Empty, out _))
+                {
+                    Log.DiscoveredBackendIgnored(_logger, source.GetType().Name, pool, backend?.Id, "it needs an id, an absolute http or https address and a weight of 0 or more");
+                    continue;
+                }
+
+                kept.Add(backend);
+            }
+
+            table[pool] = [.. kept];
+        }
+
+        _discovered[index] = table;
+        _snapshots[index] = snapshot;
+    }
+
+    /// <summary>The pool's static backends followed by those the sources discovered for it; the first of an id wins.</summary>
+    private List<DiscoveredBackend> BackendsOf(string pool, PoolOptions options)
+    {
+        var backends = ServerPool.ConfiguredBackends(options);
+        if (_sources.Length == 0)
+        {
+            return backends;
+        }
+
+        var ids = new HashSet<string>(backends.Select(b => b.Id), StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            if (_discovered[i]?.GetValueOrDefault(pool) is not { } found)
+            {
+                continue;
+            }
+
+            foreach (var backend in found)
+            {
+                if (ids.Add(backend.Id))
+                {
+                    backends.Add(backend);
+                }
+                else
+                {
+                    Log.DiscoveredBackendIgnored(_logger, _sources[i].GetType().Name, pool, backend.Id, "another backend of the pool has that id");
+                }
+            }
+        }
+
+        return backends;
+    }
+
+    /// <summary>Whether a backend source names the pool: its backends are the source's to supply, so a mounted pool may have none configured.</summary>
+    public bool IsFedBySource(string pool) => _discovered.Any(table => table?.ContainsKey(pool) == true);
+
+    private static bool SameBackends(System.Collections.Immutable.ImmutableArray<BackendState> current, List<DiscoveredBackend> next)
+    {
+        if (current.Length != next.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < next.Count; i++)
+        {
+            var (have, want) = (current[i], next[i]);
+            if (!string.Equals(have.Id, want.Id, StringComparison.OrdinalIgnoreCase) || have.Address != want.Address
+                || !string.Equals(have.Host, want.Host, StringComparison.OrdinalIgnoreCase) || have.Weight != want.Weight)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
 
