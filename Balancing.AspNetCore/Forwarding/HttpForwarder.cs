@@ -355,6 +355,12 @@ internal sealed partial class HttpForwarder
             return AbortResponse(context, pool, result, ex);
         }
 
+        // The pool Timeout measures inactivity on the response body too: a backend that stops sending mid-body
+        // would otherwise hold the client (and a connection) forever. Each piece that arrives pushes it back.
+        var period = pool.Options.Timeout;
+        using var stalled = period == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(period, _timeProvider);
+        using var link = stalled is null ? default : aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), stalled);
+        var readToken = stalled?.Token ?? aborted;
         await using (body.ConfigureAwait(false))
         {
             var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
@@ -366,11 +372,12 @@ internal sealed partial class HttpForwarder
                     int read;
                     try
                     {
-                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), aborted).ConfigureAwait(false);
+                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), readToken).ConfigureAwait(false);
+                        stalled?.CancelAfter(period);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {
-                        return AbortResponse(context, pool, result, ex);
+                        return AbortResponse(context, pool, result, ex, stalled?.IsCancellationRequested == true && !aborted.IsCancellationRequested);
                     }
 
                     if (read == 0)
@@ -401,7 +408,7 @@ internal sealed partial class HttpForwarder
         return backendOutcome;
     }
 
-    private BackendOutcome AbortResponse(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception)
+    private BackendOutcome AbortResponse(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
@@ -413,7 +420,7 @@ internal sealed partial class HttpForwarder
         // the connection, so the client never takes a truncated body for a complete one.
         Log.ResponseAborted(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", TraceId(context), exception);
         context.Abort();
-        return BackendOutcome.TransportError;
+        return stalled ? BackendOutcome.Timeout : BackendOutcome.TransportError;
     }
 
     private static void CopyTrailers(HttpContext context, HttpResponseMessage response)
