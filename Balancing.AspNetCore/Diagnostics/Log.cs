@@ -28,4 +28,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, EventName = "NoRouteMatched", Level = LogLevel.Debug,
         Message = "{Method} {Host}{Path}: no route matches; answered 404")]
     public static partial void NoRouteMatched(ILogger logger, string method, string host, string path);
+
+    [LoggerMessage(EventId = 130, EventName = "RequestRefused", Level = LogLevel.Debug,
+        Message = "{Method} {Path} -> {Pool}: refused with {StatusCode} before any backend was tried: {Reason} (trace {TraceId})")]
+    public static partial void RequestRefused(ILogger logger, string method, string path, string pool, int statusCode, string reason, string traceId);
 }

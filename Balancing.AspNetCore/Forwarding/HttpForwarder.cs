@@ -88,6 +88,14 @@ internal sealed partial class HttpForwarder
                 bodySize.MaxRequestBodySize = limit;
             }
 
+            if (RefusalOf(context, settings) is { } refusal)
+            {
+                finished = FinishedRequest.Refused(refusal.Status);
+                Log.RequestRefused(_logger, context.Request.Method, context.Request.Path, pool.Name, refusal.Status, refusal.Detail, TraceId(context));
+                await ProblemResponse.WriteAsync(context, refusal.Status, refusal.Detail).ConfigureAwait(false);
+                return;
+            }
+
             // The response cache costs one flag check while it is off.
             var invalidateCache = false;
             if (settings.Source.Caching.Enabled && Caching.ResponseCache.AppliesTo(settings.Source, route))
@@ -130,6 +138,31 @@ internal sealed partial class HttpForwarder
             lease?.Dispose();
             _metrics.RequestEnded(poolName, finished, _timeProvider.GetElapsedTime(start));
         }
+    }
+
+    /// <summary>
+    /// What the balancer answers itself, before any backend is tried: a body declared over the limit (no need to start a backend exchange that must fail), a forward-proxy
+    /// <c>CONNECT</c>. <see langword="null"/> for a request to forward.
+    /// </summary>
+    private static (int Status, string Detail)? RefusalOf(HttpContext context, ForwardingSettings settings)
+    {
+        // Kestrel has already refused a length it could read two ways (two values, a list), and frames a body that
+        // also says chunked by its chunks.
+        var request = context.Request;
+        if (request.ContentLength > settings.MaxRequestBodySize)
+        {
+            return (StatusCodes.Status413PayloadTooLarge, "The request body is larger than this server accepts.");
+        }
+
+        // A CONNECT asks for a tunnel to the host it names: that is a forward proxy's job. HTTP/2's extended CONNECT
+        // (WebSockets over HTTP/2) names a protocol, not a host, and is not refused here.
+        if (HttpMethods.IsConnect(request.Method) && context.Features.Get<IHttpExtendedConnectFeature>() is not { IsExtendedConnect: true })
+        {
+            context.Response.Headers.Allow = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE";
+            return (StatusCodes.Status405MethodNotAllowed, "CONNECT is not served: this is not a forward proxy.");
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -249,7 +282,10 @@ internal sealed partial class HttpForwarder
                 continue;
             }
 
+            // A name with an underscore is dropped, as NGINX does by default: CGI-style backends read X_Forwarded_For
+            // and X-Forwarded-For as the same variable, so it could pass for a header the balancer controls.
             if (name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase)
+                || name.Contains('_', StringComparison.Ordinal)
                 || (connectionTokens is not null && connectionTokens.Contains(name))
                 || (mode != XForwardedMode.Off && !trusted && ProxyHeaders.IsForwardingHeader(name))
                 || (trusted && (name.Equals(ProxyHeaders.XForwardedFor, StringComparison.OrdinalIgnoreCase))))
