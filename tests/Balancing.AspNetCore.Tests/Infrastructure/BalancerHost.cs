@@ -204,6 +204,12 @@ internal sealed class BalancerHost : IAsyncDisposable
         return text.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
     }
 
+    /// <summary>Stops the host the way SIGTERM does: Kestrel stops accepting, drains within the host's ShutdownTimeout, then aborts.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
+    /// <summary>Signalled when the host starts stopping.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
