@@ -149,7 +149,8 @@ internal sealed partial class HttpForwarder
         // Kestrel has already refused a length it could read two ways (two values, a list), and frames a body that
         // also says chunked by its chunks.
         var request = context.Request;
-        if (request.ContentLength > settings.MaxRequestBodySize)
+        if (request.ContentLength is long declared
+            && declared > (context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? settings.MaxRequestBodySize))
         {
             return (StatusCodes.Status413PayloadTooLarge, "The request body is larger than this server accepts.");
         }
