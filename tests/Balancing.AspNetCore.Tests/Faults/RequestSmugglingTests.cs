@@ -36,18 +36,12 @@ public sealed class RequestSmugglingTests
     [DataRow("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", DisplayName = "Content-Length and Transfer-Encoding")]
     [DataRow("Transfer-Encoding: chunked\r\nContent-Length: 30\r\n\r\n3\r\nabc\r\n0\r\n\r\n", DisplayName = "Transfer-Encoding and a longer Content-Length")]
     [DataRow("Transfer-Encoding: chunked\nX-Bare: lf\r\n\r\n3\r\nabc\r\n0\r\n\r\n", DisplayName = "bare LF in the header block")]
-    public async Task AmbiguousFraming_ReachesBackendAsOneCleanRequestOrNotAtAll(string rest)
+    public async Task AmbiguousFraming_ReachesBackendAsOneCleanRequest(string rest)
     {
         await using var backend = RawBackend.Recording("b1");
         await using var balancer = await StartAsync(backend);
 
         var answer = await balancer.SendRawAsync("POST /upload HTTP/1.1\r\nHost: lb.test\r\n" + rest);
-
-        if (answer.StartsWith("HTTP/1.1 400 ", StringComparison.Ordinal))
-        {
-            Assert.IsEmpty(backend.Received);
-            return;
-        }
 
         StringAssert.StartsWith(answer, "HTTP/1.1 200 ", answer);
         var received = Assert.ContainsSingle(backend.Received);
