@@ -103,7 +103,7 @@ public sealed class BackendFaultTests
 
     private static async Task AssertAbortedMidBodyAsync(RawBackend backend, string? timeout = null, BackendOutcome charged = BackendOutcome.TransportError)
     {
-        var settings = Settings(backend);
+        var settings = backend.SingleAttemptPool();
         if (timeout is not null)
         {
             settings["LoadBalancer:Pools:default:Timeout"] = timeout;
@@ -126,7 +126,7 @@ public sealed class BackendFaultTests
     private static async Task AssertBadGatewayAsync(Func<RawConnection, Task> respond)
     {
         await using var backend = RawBackend.Answering("bad", respond);
-        await using var balancer = await BalancerHost.StartAsync(Settings(backend));
+        await using var balancer = await BalancerHost.StartAsync(backend.SingleAttemptPool());
 
         using var response = await balancer.Client.GetAsync("/").WaitAsync(Patience);
 
@@ -136,13 +136,6 @@ public sealed class BackendFaultTests
         Assert.AreEqual(1L, state.TotalFailures);
         Assert.AreEqual(BackendOutcome.TransportError, state.LastOutcome);
     }
-
-    /// <summary>One backend, no retries: each fault is seen exactly once.</summary>
-    private static Dictionary<string, string?> Settings(RawBackend backend) => new()
-    {
-        [$"LoadBalancer:Pools:default:Backends:{backend.Name}:Address"] = backend.Address,
-        ["LoadBalancer:Pools:default:Retry:Enabled"] = "false",
-    };
 
     private static async Task<Exception?> WholeResponseFailureAsync(HttpClient client)
     {

@@ -47,10 +47,10 @@ public sealed class RequestLimitTests
         Assert.AreEqual(0L, state.TotalFailures, "the client's body was refused, not the backend's answer");
     }
 
-    private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(new Dictionary<string, string?>
+    private static Task<BalancerHost> StartAsync(RawBackend backend)
     {
-        [$"LoadBalancer:Pools:default:Backends:{backend.Name}:Address"] = backend.Address,
-        ["LoadBalancer:Pools:default:Retry:Enabled"] = "false",
-        ["LoadBalancer:Forwarding:MaxRequestBodySize"] = "100",
-    });
+        var settings = backend.SingleAttemptPool();
+        settings["LoadBalancer:Forwarding:MaxRequestBodySize"] = "100";
+        return BalancerHost.StartAsync(settings);
+    }
 }

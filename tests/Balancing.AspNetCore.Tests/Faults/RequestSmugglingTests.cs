@@ -118,11 +118,7 @@ public sealed class RequestSmugglingTests
         Assert.Contains("X-Kept: yes", received, received);
     }
 
-    private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(new Dictionary<string, string?>
-    {
-        [$"LoadBalancer:Pools:default:Backends:{backend.Name}:Address"] = backend.Address,
-        ["LoadBalancer:Pools:default:Retry:Enabled"] = "false",
-    });
+    private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(backend.SingleAttemptPool());
 
     /// <summary>A request the backend got carries exactly one way of framing its body.</summary>
     private static void AssertOneFraming(string request)

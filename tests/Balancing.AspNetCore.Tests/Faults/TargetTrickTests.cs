@@ -58,9 +58,5 @@ public sealed class TargetTrickTests
         Assert.AreEqual(0, backend.Connections);
     }
 
-    private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(new Dictionary<string, string?>
-    {
-        [$"LoadBalancer:Pools:default:Backends:{backend.Name}:Address"] = backend.Address,
-        ["LoadBalancer:Pools:default:Retry:Enabled"] = "false",
-    });
+    private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(backend.SingleAttemptPool());
 }

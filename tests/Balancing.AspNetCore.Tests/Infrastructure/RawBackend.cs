@@ -40,6 +40,13 @@ internal sealed class RawBackend : IAsyncDisposable
     /// <summary>How many connections were accepted.</summary>
     public int Connections => Volatile.Read(ref _connections);
 
+    /// <summary>Settings for one pool <c>default</c> over this backend alone, with retries off: each request reaches it at most once.</summary>
+    public Dictionary<string, string?> SingleAttemptPool() => new()
+    {
+        [$"LoadBalancer:Pools:default:Backends:{Name}:Address"] = Address,
+        ["LoadBalancer:Pools:default:Retry:Enabled"] = "false",
+    };
+
     /// <summary>Starts a backend that runs <paramref name="serve"/> once for each accepted connection.</summary>
     public static RawBackend Start(string name, Func<RawConnection, Task> serve) => new(name, serve);
 
