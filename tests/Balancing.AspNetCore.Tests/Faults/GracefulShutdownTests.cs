@@ -4,6 +4,7 @@ using Balancing.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Balancing.AspNetCore.Tests.Faults;
 
@@ -72,6 +73,33 @@ public sealed class GracefulShutdownTests
         var state = balancer.Registry.GetPool("default")!.Backends[0];
         await Eventually.TrueAsync(() => state.InFlight == 0);
         Assert.AreEqual(0L, state.TotalFailures, "the balancer cut the request, not the backend");
+    }
+
+    [TestMethod]
+    public async Task Stop_WhileAProbeHangs_EndsTheProbeLoopWithoutWaitingForIt()
+    {
+        var probed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var probeCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var backend = await TestBackend.StartAsync("b1", async context =>
+        {
+            context.RequestAborted.Register(() => probeCancelled.TrySetResult());
+            probed.TrySetResult();
+            await never.Task.WaitAsync(context.RequestAborted);
+        });
+        var settings = BalancerHost.PoolSettings(backend);
+        settings["LoadBalancer:Pools:default:HealthCheck:Active:Enabled"] = "true";
+        settings["LoadBalancer:Pools:default:HealthCheck:Active:Interval"] = "00:00:02";
+        settings["LoadBalancer:Pools:default:HealthCheck:Active:Timeout"] = "00:00:01";
+        settings["LoadBalancer:Pools:default:HealthCheck:Active:Jitter"] = "0";
+
+        // The fake clock never moves: only the stop itself can end the hanging probe.
+        await using var balancer = await BalancerHost.StartWithClockAsync(settings, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        await probed.Task.WaitAsync(Patience);
+        await balancer.StopAsync().WaitAsync(Patience);
+
+        await probeCancelled.Task.WaitAsync(Patience);
+        Assert.AreEqual("/health", Assert.ContainsSingle(backend.Received).Path);
     }
 
     private static Task<BalancerHost> StartAsync(TestBackend backend, TimeSpan drain)

@@ -68,7 +68,7 @@ public sealed class MonitoringOptionsTests
 
         var exception = Assert.ThrowsExactly<OptionsValidationException>(() => balancer.Registry);
 
-        Assert.Contains($"{Section}:ErrorThreshold: unknown key; the keys allowed here are ErrorRateThreshold, ErrorRateWindow, MinimumRequests.", exception.Message);
+        Assert.Contains($"{Section}:ErrorThreshold: unknown key; the keys allowed here are ErrorRateThreshold, ErrorRateWindow, MinimumRequests, PlatformMetrics.", exception.Message);
     }
 
     [TestMethod]
