@@ -29,6 +29,7 @@ internal sealed partial class HttpForwarder
     private readonly BalancingMetrics _metrics;
     private readonly RateLimiting.ClientRateLimiting _rateLimiting;
     private readonly Caching.ResponseCache _cache;
+    private readonly Balancing.Forwarding.TimeoutSourcePool _bodyTimeouts;
     private ForwardingSettings? _settings;
 
     public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, RateLimiting.ClientRateLimiting rateLimiting, Caching.ResponseCache cache)
@@ -41,6 +42,7 @@ internal sealed partial class HttpForwarder
         _logger = logger;
         _affinity = affinity;
         _metrics = metrics;
+        _bodyTimeouts = new Balancing.Forwarding.TimeoutSourcePool(timeProvider);
     }
 
     /// <param name="context">The request.</param>
@@ -393,24 +395,26 @@ internal sealed partial class HttpForwarder
         }
 
         // The pool Timeout measures inactivity on the response body too: a backend that stops sending mid-body
-        // would otherwise hold the client (and a connection) forever. Each piece that arrives pushes it back.
+        // would otherwise hold the client (and a connection) forever. It runs only while a read waits on the
+        // backend, so a client slow to take what was read is not blamed on the backend.
         var period = pool.Options.Timeout;
-        using var stalled = period == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(period, _timeProvider);
-        using var link = stalled is null ? default : aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), stalled);
+        var stalled = period == Timeout.InfiniteTimeSpan ? null : _bodyTimeouts.Rent(Timeout.InfiniteTimeSpan);
+        var link = stalled is null ? default : aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), stalled);
         var readToken = stalled?.Token ?? aborted;
-        await using (body.ConfigureAwait(false))
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+        var readSize = Math.Min(buffer.Length, ResponseBufferSize);
+        try
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
-            var readSize = Math.Min(buffer.Length, ResponseBufferSize);
-            try
+            await using (body.ConfigureAwait(false))
             {
                 while (true)
                 {
                     int read;
                     try
                     {
-                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), readToken).ConfigureAwait(false);
                         stalled?.CancelAfter(period);
+                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), readToken).ConfigureAwait(false);
+                        stalled?.CancelAfter(Timeout.InfiniteTimeSpan);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {
@@ -435,9 +439,16 @@ internal sealed partial class HttpForwarder
                     }
                 }
             }
-            finally
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+
+            // Unlinked first, so a client leaving later cannot cancel the source once another response holds it.
+            link.Dispose();
+            if (stalled is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _bodyTimeouts.Return(stalled);
             }
         }
 
