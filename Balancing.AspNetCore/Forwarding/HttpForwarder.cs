@@ -391,7 +391,7 @@ internal sealed partial class HttpForwarder
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
-            return AbortResponse(context, pool, result, ex);
+            return await AbortResponseAsync(context, pool, result, ex).ConfigureAwait(false);
         }
 
         // The pool Timeout measures inactivity on the response body too: a backend that stops sending mid-body
@@ -418,7 +418,7 @@ internal sealed partial class HttpForwarder
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {
-                        return AbortResponse(context, pool, result, ex, stalled?.IsCancellationRequested == true && !aborted.IsCancellationRequested);
+                        return await AbortResponseAsync(context, pool, result, ex, stalled?.IsCancellationRequested == true && !aborted.IsCancellationRequested).ConfigureAwait(false);
                     }
 
                     if (read == 0)
@@ -456,7 +456,7 @@ internal sealed partial class HttpForwarder
         return backendOutcome;
     }
 
-    private BackendOutcome AbortResponse(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false)
+    private async ValueTask<BackendOutcome> AbortResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
@@ -468,6 +468,16 @@ internal sealed partial class HttpForwarder
         // the connection, so the client never takes a truncated body for a complete one.
         Log.ResponseAborted(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", TraceId(context), exception);
         context.Abort();
+
+        // The breaker judged the attempt at its headers; a body that broke afterwards is a failure passive health
+        // must see too, or a backend that always dies mid-body would never be ejected.
+        var backend = result.Backend!;
+        if (pool.GetBreaker(backend) is { } breaker)
+        {
+            var error = stalled ? ForwardError.ResponseTimeout : ForwardError.BackendProtocolError;
+            await breaker.RecordAsync(new BalancedResponse(null, backend, error, exception, result.Elapsed)).ConfigureAwait(false);
+        }
+
         return stalled ? BackendOutcome.Timeout : BackendOutcome.TransportError;
     }
 

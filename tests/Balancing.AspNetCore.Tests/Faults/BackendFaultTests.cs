@@ -63,6 +63,36 @@ public sealed class BackendFaultTests
     }
 
     [TestMethod]
+    public async Task BodiesCutShortAgainAndAgain_EjectTheBackend()
+    {
+        // The breaker judges an attempt at its headers (a 200 here); the body that breaks afterwards is fed to it too,
+        // so the failure ratio sees it. (A watched attempt counts its headers as a success first, which is why the
+        // consecutive-failure count cannot: see RELIABILITY.md.)
+        await using var backend = RawBackend.Start("cut", async connection =>
+        {
+            while (await connection.ReadRequestAsync(withBody: true) is not null)
+            {
+                await connection.WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + new string('a', 100));
+                connection.Close();
+            }
+        });
+        var settings = backend.SingleAttemptPool();
+        settings["LoadBalancer:Pools:default:HealthCheck:Passive:MinimumThroughput"] = "3";
+        settings["LoadBalancer:Pools:default:HealthCheck:Passive:MaxEjectionPercent"] = "100";
+        await using var balancer = await BalancerHost.StartAsync(settings);
+        var state = balancer.Registry.GetPool("default")!.Backends[0];
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.IsNotNull(await WholeResponseFailureAsync(balancer.Client));
+            await Eventually.TrueAsync(() => state.InFlight == 0);
+        }
+
+        Assert.IsTrue(state.IsEjected, "two broken bodies out of three judged outcomes are over the failure ratio");
+        Assert.AreEqual(BreakerState.Open, state.BreakerState);
+    }
+
+    [TestMethod]
     public async Task ResetBeforeHeaders_Answers502()
         => await AssertBadGatewayAsync(connection =>
         {
