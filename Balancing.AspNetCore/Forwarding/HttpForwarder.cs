@@ -288,7 +288,7 @@ internal sealed partial class HttpForwarder
             // A name with an underscore is dropped, as NGINX does by default: CGI-style backends read X_Forwarded_For
             // and X-Forwarded-For as the same variable, so it could pass for a header the balancer controls.
             if (name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase)
-                || name.Contains('_', StringComparison.Ordinal)
+                || (!settings.AllowUnderscoresInHeaders && name.Contains('_', StringComparison.Ordinal))
                 || (connectionTokens is not null && connectionTokens.Contains(name))
                 || (mode != XForwardedMode.Off && !trusted && ProxyHeaders.IsForwardingHeader(name))
                 || (trusted && (name.Equals(ProxyHeaders.XForwardedFor, StringComparison.OrdinalIgnoreCase))))

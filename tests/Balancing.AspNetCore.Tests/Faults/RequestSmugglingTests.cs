@@ -118,6 +118,20 @@ public sealed class RequestSmugglingTests
         Assert.Contains("X-Kept: yes", received, received);
     }
 
+    [TestMethod]
+    public async Task UnderscoreHeader_AllowedByConfiguration_IsForwarded()
+    {
+        await using var backend = RawBackend.Recording("b1");
+        var settings = backend.SingleAttemptPool();
+        settings["LoadBalancer:Forwarding:AllowUnderscoresInHeaders"] = "true";
+        await using var balancer = await BalancerHost.StartAsync(settings);
+
+        var answer = await balancer.SendRawAsync("GET /who HTTP/1.1\r\nHost: lb.test\r\nx_request_tag: 7\r\n\r\n");
+
+        StringAssert.StartsWith(answer, "HTTP/1.1 200 ", answer);
+        Assert.AreEqual("7", RawConnection.HeaderValue(Assert.ContainsSingle(backend.Received), "x_request_tag"));
+    }
+
     private static Task<BalancerHost> StartAsync(RawBackend backend) => BalancerHost.StartAsync(backend.SingleAttemptPool());
 
     /// <summary>A request the backend got carries exactly one way of framing its body.</summary>
