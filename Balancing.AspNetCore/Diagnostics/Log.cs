@@ -32,4 +32,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 110, EventName = "WebSocketIdle", Level = LogLevel.Debug,
         Message = "WebSocket {Path} -> {Pool}/{Backend} carried nothing for {IdleSeconds} s; both sides were closed (trace {TraceId})")]
     public static partial void WebSocketIdle(ILogger logger, string path, string pool, string backend, double idleSeconds, string traceId);
+
+    [LoggerMessage(EventId = 130, EventName = "RequestRefused", Level = LogLevel.Debug,
+        Message = "{Method} {Path} -> {Pool}: refused with {StatusCode} before any backend was tried: {Reason} (trace {TraceId})")]
+    public static partial void RequestRefused(ILogger logger, string method, string path, string pool, int statusCode, string reason, string traceId);
 }

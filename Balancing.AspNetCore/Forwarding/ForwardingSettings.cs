@@ -12,6 +12,7 @@ internal sealed class ForwardingSettings
         var forwarding = source.Forwarding;
         XForwarded = forwarding.XForwarded;
         MaxRequestBodySize = forwarding.MaxRequestBodySize;
+        AllowUnderscoresInHeaders = forwarding.AllowUnderscoresInHeaders;
         var networks = new List<IPNetwork>();
         foreach (var entry in forwarding.TrustedProxies)
         {
@@ -30,6 +31,8 @@ internal sealed class ForwardingSettings
     public XForwardedMode XForwarded { get; }
 
     public long? MaxRequestBodySize { get; }
+
+    public bool AllowUnderscoresInHeaders { get; }
 
     public IPNetwork[] TrustedProxies { get; }
 

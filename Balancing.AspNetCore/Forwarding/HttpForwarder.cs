@@ -29,6 +29,7 @@ internal sealed partial class HttpForwarder
     private readonly BalancingMetrics _metrics;
     private readonly RateLimiting.ClientRateLimiting _rateLimiting;
     private readonly Caching.ResponseCache _cache;
+    private readonly Balancing.Forwarding.TimeoutSourcePool _bodyTimeouts;
     private ForwardingSettings? _settings;
 
     public HttpForwarder(ServerPoolRegistry registry, BalancedSender sender, TimeProvider timeProvider, ILogger<HttpForwarder> logger, Affinity.SessionAffinity affinity, BalancingMetrics metrics, RateLimiting.ClientRateLimiting rateLimiting, Caching.ResponseCache cache)
@@ -41,6 +42,7 @@ internal sealed partial class HttpForwarder
         _logger = logger;
         _affinity = affinity;
         _metrics = metrics;
+        _bodyTimeouts = new Balancing.Forwarding.TimeoutSourcePool(timeProvider);
     }
 
     /// <param name="context">The request.</param>
@@ -94,6 +96,14 @@ internal sealed partial class HttpForwarder
                 bodySize.MaxRequestBodySize = limit;
             }
 
+            if (RefusalOf(context, settings) is { } refusal)
+            {
+                finished = FinishedRequest.Refused(refusal.Status);
+                Log.RequestRefused(_logger, context.Request.Method, context.Request.Path, pool.Name, refusal.Status, refusal.Detail, TraceId(context));
+                await ProblemResponse.WriteAsync(context, refusal.Status, refusal.Detail).ConfigureAwait(false);
+                return;
+            }
+
             // The response cache costs one flag check while it is off.
             var invalidateCache = false;
             if (settings.Source.Caching.Enabled && Caching.ResponseCache.AppliesTo(settings.Source, route))
@@ -136,6 +146,32 @@ internal sealed partial class HttpForwarder
             lease?.Dispose();
             _metrics.RequestEnded(poolName, finished, _timeProvider.GetElapsedTime(start));
         }
+    }
+
+    /// <summary>
+    /// What the balancer answers itself, before any backend is tried: a body declared over the limit (no need to start a backend exchange that must fail), a forward-proxy
+    /// <c>CONNECT</c>. <see langword="null"/> for a request to forward.
+    /// </summary>
+    private static (int Status, string Detail)? RefusalOf(HttpContext context, ForwardingSettings settings)
+    {
+        // Kestrel has already refused a length it could read two ways (two values, a list), and frames a body that
+        // also says chunked by its chunks.
+        var request = context.Request;
+        if (request.ContentLength is long declared
+            && declared > (context.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? settings.MaxRequestBodySize))
+        {
+            return (StatusCodes.Status413PayloadTooLarge, "The request body is larger than this server accepts.");
+        }
+
+        // A CONNECT asks for a tunnel to the host it names: that is a forward proxy's job. HTTP/2's extended CONNECT
+        // (WebSockets over HTTP/2) names a protocol, not a host, and is not refused here.
+        if (HttpMethods.IsConnect(request.Method) && context.Features.Get<IHttpExtendedConnectFeature>() is not { IsExtendedConnect: true })
+        {
+            context.Response.Headers.Allow = "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, TRACE";
+            return (StatusCodes.Status405MethodNotAllowed, "CONNECT is not served: this is not a forward proxy.");
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -255,7 +291,10 @@ internal sealed partial class HttpForwarder
                 continue;
             }
 
+            // A name with an underscore is dropped, as NGINX does by default: CGI-style backends read X_Forwarded_For
+            // and X-Forwarded-For as the same variable, so it could pass for a header the balancer controls.
             if (name.Equals(HeaderNames.Host, StringComparison.OrdinalIgnoreCase)
+                || (!settings.AllowUnderscoresInHeaders && name.Contains('_', StringComparison.Ordinal))
                 || (connectionTokens is not null && connectionTokens.Contains(name))
                 || (mode != XForwardedMode.Off && !trusted && ProxyHeaders.IsForwardingHeader(name))
                 || (trusted && (name.Equals(ProxyHeaders.XForwardedFor, StringComparison.OrdinalIgnoreCase))))
@@ -358,25 +397,34 @@ internal sealed partial class HttpForwarder
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
         {
-            return AbortResponse(context, pool, result, ex);
+            return await AbortResponseAsync(context, pool, result, ex).ConfigureAwait(false);
         }
 
-        await using (body.ConfigureAwait(false))
+        // The pool Timeout measures inactivity on the response body too: a backend that stops sending mid-body
+        // would otherwise hold the client (and a connection) forever. It runs only while a read waits on the
+        // backend, so a client slow to take what was read is not blamed on the backend.
+        var period = pool.Options.Timeout;
+        var stalled = period == Timeout.InfiniteTimeSpan ? null : _bodyTimeouts.Rent(Timeout.InfiniteTimeSpan);
+        var link = stalled is null ? default : aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), stalled);
+        var readToken = stalled?.Token ?? aborted;
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
+        var readSize = Math.Min(buffer.Length, ResponseBufferSize);
+        try
         {
-            var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
-            var readSize = Math.Min(buffer.Length, ResponseBufferSize);
-            try
+            await using (body.ConfigureAwait(false))
             {
                 while (true)
                 {
                     int read;
                     try
                     {
-                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), aborted).ConfigureAwait(false);
+                        stalled?.CancelAfter(period);
+                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), readToken).ConfigureAwait(false);
+                        stalled?.CancelAfter(Timeout.InfiniteTimeSpan);
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {
-                        return AbortResponse(context, pool, result, ex);
+                        return await AbortResponseAsync(context, pool, result, ex, stalled?.IsCancellationRequested == true && !aborted.IsCancellationRequested).ConfigureAwait(false);
                     }
 
                     if (read == 0)
@@ -397,9 +445,16 @@ internal sealed partial class HttpForwarder
                     }
                 }
             }
-            finally
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+
+            // Unlinked first, so a client leaving later cannot cancel the source once another response holds it.
+            link.Dispose();
+            if (stalled is not null)
             {
-                ArrayPool<byte>.Shared.Return(buffer);
+                _bodyTimeouts.Return(stalled);
             }
         }
 
@@ -407,7 +462,7 @@ internal sealed partial class HttpForwarder
         return backendOutcome;
     }
 
-    private BackendOutcome AbortResponse(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception)
+    private async ValueTask<BackendOutcome> AbortResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
@@ -419,7 +474,17 @@ internal sealed partial class HttpForwarder
         // the connection, so the client never takes a truncated body for a complete one.
         Log.ResponseAborted(_logger, context.Request.Method, context.Request.Path, pool.Name, result.Backend?.Id ?? "-", TraceId(context), exception);
         context.Abort();
-        return BackendOutcome.TransportError;
+
+        // The breaker judged the attempt at its headers; a body that broke afterwards is a failure passive health
+        // must see too, or a backend that always dies mid-body would never be ejected.
+        var backend = result.Backend!;
+        if (pool.GetBreaker(backend) is { } breaker)
+        {
+            var error = stalled ? ForwardError.ResponseTimeout : ForwardError.BackendProtocolError;
+            await breaker.RecordAsync(new BalancedResponse(null, backend, error, exception, result.Elapsed)).ConfigureAwait(false);
+        }
+
+        return stalled ? BackendOutcome.Timeout : BackendOutcome.TransportError;
     }
 
     private static void CopyTrailers(HttpContext context, HttpResponseMessage response)

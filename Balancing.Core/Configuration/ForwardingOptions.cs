@@ -18,6 +18,13 @@ public sealed class ForwardingOptions
     /// <summary>Gets or sets the largest request body, in bytes, that is forwarded; larger ones are answered with 413.</summary>
     /// <value>The default is <see langword="null"/>: the server's own limit applies (Kestrel's is 30,000,000 bytes).</value>
     public long? MaxRequestBodySize { get; set; }
+
+    /// <summary>
+    /// Gets or sets a value indicating whether request headers whose names contain an underscore are forwarded. They are
+    /// dropped by default, as NGINX does: CGI-style backends read <c>X_Forwarded_For</c> as <c>X-Forwarded-For</c>.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: such headers are not forwarded.</value>
+    public bool AllowUnderscoresInHeaders { get; set; }
 }
 
 /// <summary>What the balancer does with the <c>X-Forwarded-*</c> headers.</summary>

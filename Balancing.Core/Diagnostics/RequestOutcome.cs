@@ -40,11 +40,14 @@ internal enum RequestOutcome
 
     /// <summary>The client was over its rate limit; the balancer answered 429 without trying a backend.</summary>
     RateLimited = 12,
+
+    /// <summary>The balancer refused the request itself before trying a backend: a body declared over the limit, a <c>CONNECT</c>.</summary>
+    Refused = 13,
 }
 
 /// <summary>One finished request, as the request-level instruments record it.</summary>
 /// <param name="Backend">The backend of the final attempt, or <see langword="null"/> when none was tried.</param>
-/// <param name="StatusCode">The backend's status code, 429 for a request the rate limiter refused, or 0 when the balancer answered without a backend response for any other reason.</param>
+/// <param name="StatusCode">The backend's status code, 429 for a request the rate limiter refused, the balancer's own status for one it refused before trying a backend, or 0 when the balancer answered without a backend response for any other reason.</param>
 /// <param name="Outcome">How the request ended.</param>
 internal readonly record struct FinishedRequest(BackendState? Backend, int StatusCode, RequestOutcome Outcome)
 {
@@ -56,6 +59,10 @@ internal readonly record struct FinishedRequest(BackendState? Backend, int Statu
 
     /// <summary>A request refused by the rate limiter: recorded with status 429, so its status class is <c>4xx</c>.</summary>
     public static FinishedRequest RateLimited => new(null, 429, RequestOutcome.RateLimited);
+
+    /// <summary>A request the balancer refused with <paramref name="statusCode"/> before trying a backend.</summary>
+    /// <param name="statusCode">The status the balancer answered.</param>
+    public static FinishedRequest Refused(int statusCode) => new(null, statusCode, RequestOutcome.Refused);
 
     /// <summary>A request that ended without a backend response.</summary>
     public static FinishedRequest Failed(BackendState? backend, ForwardError error) => new(backend, 0, (RequestOutcome)error);

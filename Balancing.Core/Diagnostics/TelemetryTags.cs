@@ -40,6 +40,7 @@ internal static class TelemetryTags
         "pool_not_found",
         "internal_error",
         "rate_limited",
+        "refused",
     ];
 
     private static readonly string[] StatusClasses = [None, "1xx", "2xx", "3xx", "4xx", "5xx"];

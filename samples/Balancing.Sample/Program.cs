@@ -6,6 +6,9 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 {
     // The balancer speaks for the backends; it does not need to advertise itself.
     kestrel.AddServerHeader = false;
+
+    // Kestrel:Limits in appsettings.json: slow or oversized clients are cut by the server, before the balancer.
+    builder.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
 });
 
 // With no backends configured, start three demo backends in this process so that

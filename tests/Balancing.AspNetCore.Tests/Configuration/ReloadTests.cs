@@ -25,7 +25,7 @@ public sealed class ReloadTests
         using var stop = new CancellationTokenSource();
         var traffic = Enumerable.Range(0, 4).Select(_ => SendUntilStoppedAsync(balancer.Client, failures, stop.Token)).ToArray();
 
-        var applied = WaitForChange(balancer.Registry);
+        var applied = balancer.NextConfigurationChange();
         file.Write(Config(b2, b3));
         var result = await applied.WaitAsync(Patience);
         var b3ServedBefore = b3.Received.Count;
@@ -57,7 +57,7 @@ public sealed class ReloadTests
 
         var pending = balancer.Client.GetStringAsync("/");
         await reached.Task.WaitAsync(Patience);
-        var applied = WaitForChange(balancer.Registry);
+        var applied = balancer.NextConfigurationChange();
         file.Write(Config(other));
         Assert.IsTrue((await applied.WaitAsync(Patience)).Applied);
         release.SetResult();
@@ -74,7 +74,7 @@ public sealed class ReloadTests
         await using var balancer = await BalancerHost.StartAsync(new Dictionary<string, string?>(), jsonFile: file.Path);
         var before = balancer.Registry.Options;
 
-        var changed = WaitForChange(balancer.Registry);
+        var changed = balancer.NextConfigurationChange();
         file.Write("""{ "LoadBalancer": { "Pools": { "default": { "Backends": { "b1": { "Address": "not-a-url" } } } } } }""");
         var result = await changed.WaitAsync(Patience);
 
@@ -92,7 +92,7 @@ public sealed class ReloadTests
         using var file = new TempJsonFile(Config(b1));
         await using var balancer = await BalancerHost.StartAsync(new Dictionary<string, string?>(), jsonFile: file.Path);
 
-        var changed = WaitForChange(balancer.Registry);
+        var changed = balancer.NextConfigurationChange();
         file.Write("""{ "LoadBalancer": { "Pools": { "default": { "Strategy": "RoundRobin" } } } }""");
         var result = await changed.WaitAsync(Patience);
 
@@ -111,20 +111,6 @@ public sealed class ReloadTests
         },
     });
 
-    /// <summary>Completes with the first configuration change after the call, applied or not.</summary>
-    private static Task<ConfigurationChangeResult> WaitForChange(ServerPoolRegistry registry)
-    {
-        var changed = new TaskCompletionSource<ConfigurationChangeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Handler(object? sender, ConfigurationChangeResult result)
-        {
-            registry.ConfigurationChanged -= Handler;
-            changed.TrySetResult(result);
-        }
-
-        registry.ConfigurationChanged += Handler;
-        return changed.Task;
-    }
-
     private static async Task SendUntilStoppedAsync(HttpClient client, ConcurrentQueue<string> failures, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
@@ -142,21 +128,5 @@ public sealed class ReloadTests
                 failures.Enqueue(ex.Message);
             }
         }
-    }
-
-
-    private sealed class TempJsonFile : IDisposable
-    {
-        public TempJsonFile(string content)
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"balancing-{Guid.NewGuid():N}.json");
-            File.WriteAllText(Path, content);
-        }
-
-        public string Path { get; }
-
-        public void Write(string content) => File.WriteAllText(Path, content);
-
-        public void Dispose() => File.Delete(Path);
     }
 }

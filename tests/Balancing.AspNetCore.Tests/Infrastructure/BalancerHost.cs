@@ -215,6 +215,27 @@ internal sealed class BalancerHost : IAsyncDisposable
         return text.EndsWith("0\r\n\r\n", StringComparison.Ordinal);
     }
 
+    /// <summary>Completes with the first configuration change after the call, applied or not.</summary>
+    public Task<ConfigurationChangeResult> NextConfigurationChange()
+    {
+        var registry = Registry;
+        var changed = new TaskCompletionSource<ConfigurationChangeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Handler(object? sender, ConfigurationChangeResult result)
+        {
+            registry.ConfigurationChanged -= Handler;
+            changed.TrySetResult(result);
+        }
+
+        registry.ConfigurationChanged += Handler;
+        return changed.Task;
+    }
+
+    /// <summary>Stops the host the way SIGTERM does: Kestrel stops accepting, drains within the host's ShutdownTimeout, then aborts.</summary>
+    public Task StopAsync() => _app.StopAsync();
+
+    /// <summary>Signalled when the host starts stopping.</summary>
+    public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
+
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();

@@ -144,19 +144,4 @@ public sealed class RouteReloadTests
             }
         }
     }
-
-    private sealed class TempJsonFile : IDisposable
-    {
-        public TempJsonFile(string content)
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"balancing-routes-{Guid.NewGuid():N}.json");
-            File.WriteAllText(Path, content);
-        }
-
-        public string Path { get; }
-
-        public void Write(string content) => File.WriteAllText(Path, content);
-
-        public void Dispose() => File.Delete(Path);
-    }
 }
