@@ -124,7 +124,8 @@ internal sealed partial class HttpForwarder
         }
         catch (Exception ex) when (ex is IOException or OperationCanceledException or HttpRequestException or InvalidOperationException)
         {
-            return AbortResponse(context, pool, result, ex);
+            // The backend said 101; it is the client's side of the upgrade that failed.
+            return await AbortResponseAsync(context, pool, result, ex, backendAtFault: false).ConfigureAwait(false);
         }
 
         LogForwarded(context, pool, result.Backend!, StatusCodes.Status101SwitchingProtocols, settings, start);

@@ -462,7 +462,7 @@ internal sealed partial class HttpForwarder
         return backendOutcome;
     }
 
-    private async ValueTask<BackendOutcome> AbortResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false)
+    private async ValueTask<BackendOutcome> AbortResponseAsync(HttpContext context, ServerPool pool, BalancedResponse result, Exception exception, bool stalled = false, bool backendAtFault = true)
     {
         if (context.RequestAborted.IsCancellationRequested)
         {
@@ -478,7 +478,7 @@ internal sealed partial class HttpForwarder
         // The breaker judged the attempt at its headers; a body that broke afterwards is a failure passive health
         // must see too, or a backend that always dies mid-body would never be ejected.
         var backend = result.Backend!;
-        if (pool.GetBreaker(backend) is { } breaker)
+        if (backendAtFault && pool.GetBreaker(backend) is { } breaker)
         {
             var error = stalled ? ForwardError.ResponseTimeout : ForwardError.BackendProtocolError;
             await breaker.RecordAsync(new BalancedResponse(null, backend, error, exception, result.Elapsed)).ConfigureAwait(false);
