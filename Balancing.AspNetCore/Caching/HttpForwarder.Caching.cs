@@ -54,10 +54,12 @@ internal sealed partial class HttpForwarder
             return null;
         }
 
-        // A URL whose last response was not stored would only queue its requests behind one another.
+        // A URL whose last response was not stored takes the ordinary path until its mark expires: coalescing would only
+        // queue its requests behind one another, and judging each response for storage would be work thrown away.
         if (stored is null && _cache.IsUncacheable(options, baseKey, now))
         {
-            return (await FetchAsync(context, pool, settings, options, baseKey, target, stored, directives, start).ConfigureAwait(false)).Finished;
+            _metrics.CacheRequest(pool.Name, CacheCounts.Bypass);
+            return null;
         }
 
         // The key of the flight is the URL's: the variant a response belongs to is known only once it arrives, so a

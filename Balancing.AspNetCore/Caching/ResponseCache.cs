@@ -121,9 +121,12 @@ internal sealed class ResponseCache : IDisposable
     public void MarkUncacheable(CachingOptions options, string baseKey, DateTimeOffset now)
     {
         var store = StoreFor(options);
-        if (store.Cache.TryGetValue(baseKey, out var value) && value is VaryRule)
+        if (store.Cache.TryGetValue(baseKey, out var value)
+            && (value is VaryRule || (value is UncacheableMark mark && mark.Until - now > UncacheableFor / 2)))
         {
-            // Other variants of the URL are stored: they stay reachable, and their requests keep coalescing.
+            // Other variants of the URL are stored: they stay reachable, and their requests keep coalescing. Or the URL
+            // is marked already: renewing the mark on every request would cost a cache write each; it is renewed once
+            // half its time has passed.
             return;
         }
 

@@ -418,9 +418,19 @@ internal sealed partial class HttpForwarder
                     int read;
                     try
                     {
-                        stalled?.CancelAfter(period);
-                        read = await body.ReadAsync(buffer.AsMemory(0, readSize), readToken).ConfigureAwait(false);
-                        stalled?.CancelAfter(Timeout.InfiniteTimeSpan);
+                        // Most reads of a small body find it buffered already and complete at once: the timer is
+                        // armed only for a read that has to wait on the backend.
+                        var pending = body.ReadAsync(buffer.AsMemory(0, readSize), readToken);
+                        if (pending.IsCompleted || stalled is null)
+                        {
+                            read = await pending.ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            stalled.CancelAfter(period);
+                            read = await pending.ConfigureAwait(false);
+                            stalled.CancelAfter(Timeout.InfiniteTimeSpan);
+                        }
                     }
                     catch (Exception ex) when (ex is HttpRequestException or IOException or OperationCanceledException)
                     {
