@@ -39,8 +39,18 @@ internal sealed partial class HttpForwarder
 
         var target = GetPathAndQuery(context);
         var baseKey = ResponseCache.BaseKey(pool.Name, request, target);
-        var stored = await _cache.FindAsync(options, baseKey, request.Headers, context.RequestAborted).ConfigureAwait(false);
         var now = _timeProvider.GetUtcNow();
+
+        // A URL whose last response was not stored takes the ordinary path until its mark expires: coalescing would only
+        // queue its requests behind one another, and judging each response for storage would be work thrown away. The
+        // mark holds the URL's slot, so there is nothing stored to find.
+        if (!isHead && _cache.IsUncacheable(options, baseKey, now))
+        {
+            _metrics.CacheRequest(pool.Name, CacheCounts.Bypass);
+            return null;
+        }
+
+        var stored = await _cache.FindAsync(options, baseKey, request.Headers, context.RequestAborted).ConfigureAwait(false);
         if (stored is not null && !directives.NoCache && stored.Freshness.IsFresh(now, directives.MaxAge))
         {
             _metrics.CacheRequest(pool.Name, CacheCounts.Hit);
@@ -51,14 +61,6 @@ internal sealed partial class HttpForwarder
         {
             // A HEAD response has no body to store; HEAD is only ever answered from a stored GET.
             _metrics.CacheRequest(pool.Name, CacheCounts.Miss);
-            return null;
-        }
-
-        // A URL whose last response was not stored takes the ordinary path until its mark expires: coalescing would only
-        // queue its requests behind one another, and judging each response for storage would be work thrown away.
-        if (stored is null && _cache.IsUncacheable(options, baseKey, now))
-        {
-            _metrics.CacheRequest(pool.Name, CacheCounts.Bypass);
             return null;
         }
 

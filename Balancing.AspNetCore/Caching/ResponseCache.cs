@@ -56,7 +56,17 @@ internal sealed class ResponseCache : IDisposable
 
     /// <summary>The base key of a request: pool, host (case-insensitive) and the request target as sent.</summary>
     public static string BaseKey(string pool, HttpRequest request, string pathAndQuery)
-        => string.Concat(pool, "\n", request.Host.Value?.ToLowerInvariant(), "\n", pathAndQuery);
+    {
+        var host = request.Host.Value;
+
+        // Host names arrive in lower case almost always: lower-casing only when needed saves a string per request.
+        if (host is not null && host.AsSpan().ContainsAnyInRange('A', 'Z'))
+        {
+            host = host.ToLowerInvariant();
+        }
+
+        return string.Concat(pool, "\n", host, "\n", pathAndQuery);
+    }
 
     /// <summary>Finds the stored response for a request, following its URL's vary rule to the right variant.</summary>
     public CachedResponse? Find(CachingOptions options, string baseKey, IHeaderDictionary requestHeaders)
