@@ -132,7 +132,7 @@ internal sealed partial class HttpForwarder
         var idle = pool.Options.WebSockets.IdleTimeout;
         using var tunnel = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         using var idleTimer = idle == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(idle, _timeProvider);
-        using var idleLink = idleTimer?.Token.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), tunnel);
+        using var idleLink = idleTimer is null ? default : Balancing.Forwarding.TimeoutSourcePool.CancelWith(tunnel, idleTimer.Token);
         Task<PumpEnd> toBackend, toClient;
         Task<PumpEnd> first;
         try

@@ -405,7 +405,7 @@ internal sealed partial class HttpForwarder
         // backend, so a client slow to take what was read is not blamed on the backend.
         var period = pool.Options.Timeout;
         var stalled = period == Timeout.InfiniteTimeSpan ? null : _bodyTimeouts.Rent(Timeout.InfiniteTimeSpan);
-        var link = stalled is null ? default : aborted.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), stalled);
+        var link = stalled is null ? default : Balancing.Forwarding.TimeoutSourcePool.CancelWith(stalled, aborted);
         var readToken = stalled?.Token ?? aborted;
         var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         var readSize = Math.Min(buffer.Length, ResponseBufferSize);

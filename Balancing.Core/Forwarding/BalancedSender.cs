@@ -341,7 +341,7 @@ public sealed class BalancedSender
         // A streamed body keeps a reference to its timeout source (it pushes it back as pieces move), so only
         // body-less requests borrow a pooled one.
         var timeout = tracking is null ? _timeoutSources.Rent(period) : new CancellationTokenSource(period, _timeProvider);
-        var link = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), timeout);
+        var link = TimeoutSourcePool.CancelWith(timeout, cancellationToken);
         tracking?.TrackActivity(timeout, period);
         var activity = Diagnostics.BalancingActivities.StartAttempt(serverPool.Name, backend, attempt);
         var start = _timeProvider.GetTimestamp();

@@ -35,6 +35,13 @@ internal sealed class TimeoutSourcePool
         return new CancellationTokenSource(delay, _timeProvider);
     }
 
+    /// <summary>
+    /// Cancels <paramref name="source"/> when <paramref name="token"/> is cancelled, without flowing the execution context
+    /// (a linked source would cost an allocation per request). Dispose the registration before returning the source.
+    /// </summary>
+    public static CancellationTokenRegistration CancelWith(CancellationTokenSource source, CancellationToken token)
+        => token.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), source);
+
     /// <summary>Takes back a source that is no longer referenced anywhere else.</summary>
     public void Return(CancellationTokenSource source)
     {

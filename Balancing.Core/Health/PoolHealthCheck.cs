@@ -151,7 +151,7 @@ internal sealed class PoolHealthCheck : IAsyncDisposable
         ProbeResult result;
         Task<ProbeResult>? probing = null;
         using (var timeout = new CancellationTokenSource(_options.Timeout, _timeProvider))
-        using (cancellationToken.UnsafeRegister(static s => ((CancellationTokenSource)s!).Cancel(), timeout))
+        using (Forwarding.TimeoutSourcePool.CancelWith(timeout, cancellationToken))
         {
             try
             {
