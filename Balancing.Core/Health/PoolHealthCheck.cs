@@ -229,12 +229,17 @@ internal sealed class PoolHealthCheck : IAsyncDisposable
         var wait = at - _timeProvider.GetElapsedTime(origin);
         if (wait > TimeSpan.Zero)
         {
-            await Task.Delay(wait, _timeProvider, cancellationToken).ConfigureAwait(false);
+            // The delay is relative to the moment its timer is armed: if the clock moved between the reading above and
+            // then (a jump of a test's clock, a descheduled thread), the deadline may already be behind us.
+            var delay = Task.Delay(wait, _timeProvider, cancellationToken);
+            if (delay.IsCompleted || _timeProvider.GetElapsedTime(origin) < at)
+            {
+                await delay.ConfigureAwait(false);
+                return;
+            }
         }
-        else
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
+
+        cancellationToken.ThrowIfCancellationRequested();
     }
 }
 
