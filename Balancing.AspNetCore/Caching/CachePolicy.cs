@@ -40,7 +40,12 @@ internal static class CachePolicy
         if (cacheControl.Count == 0)
         {
             // Pragma: no-cache is the HTTP/1.0 spelling of Cache-Control: no-cache, and only counts without the latter (§5.4).
-            var noCache = headers.Pragma.Any(static p => p is not null && p.Contains("no-cache", StringComparison.OrdinalIgnoreCase));
+            var noCache = false;
+            foreach (var pragma in headers.Pragma)
+            {
+                noCache |= pragma is not null && pragma.Contains("no-cache", StringComparison.OrdinalIgnoreCase);
+            }
+
             return new RequestDirectives(false, noCache, null, hasAuthorization);
         }
 

@@ -14,11 +14,11 @@ namespace Balancing.AspNetCore.Forwarding;
 internal sealed partial class HttpForwarder
 {
     /// <summary>
-    /// Answers a GET or HEAD through the cache: from a fresh stored response, by waiting for an identical request already
-    /// in flight, or by sending it (revalidating a stale stored response when it has validators) and storing the answer.
+    /// The cache's first look at a request, done without awaiting anything: the URL's base key when the cache should
+    /// answer it, or <see langword="null"/> when the request takes the ordinary path (not a GET or HEAD, or a GET for a URL
+    /// whose last response was not stored). Most requests to an uncacheable URL end here.
     /// </summary>
-    /// <returns>How the request ended, or <see langword="null"/> when the cache leaves it to the ordinary path.</returns>
-    private async Task<FinishedRequest?> ForwardThroughCacheAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, long start)
+    private string? CacheKeyOf(HttpContext context, ServerPool pool, ForwardingSettings settings)
     {
         var request = context.Request;
         var isHead = HttpMethods.IsHead(request.Method);
@@ -27,6 +27,30 @@ internal sealed partial class HttpForwarder
             return null;
         }
 
+        var baseKey = ResponseCache.BaseKey(pool.Name, request, GetPathAndQuery(context));
+
+        // A URL whose last response was not stored takes the ordinary path until its mark expires: coalescing would only
+        // queue its requests behind one another, and judging each response for storage would be work thrown away. The
+        // mark holds the URL's slot, so there is nothing stored to find, and the request's own directives do not matter.
+        if (!isHead && _cache.IsUncacheable(settings.Source.Caching, baseKey, _timeProvider.GetUtcNow()))
+        {
+            _metrics.CacheRequest(pool.Name, CacheCounts.Bypass);
+            return null;
+        }
+
+        return baseKey;
+    }
+
+    /// <summary>
+    /// Answers a GET or HEAD through the cache: from a fresh stored response, by waiting for an identical request already
+    /// in flight, or by sending it (revalidating a stale stored response when it has validators) and storing the answer.
+    /// </summary>
+    /// <remarks><paramref name="baseKey"/> is the request's key from <see cref="CacheKeyOf"/>.</remarks>
+    /// <returns>How the request ended, or <see langword="null"/> when the cache leaves it to the ordinary path.</returns>
+    private async Task<FinishedRequest?> ForwardThroughCacheAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, string baseKey, long start)
+    {
+        var request = context.Request;
+        var isHead = HttpMethods.IsHead(request.Method);
         var options = settings.Source.Caching;
         var directives = CachePolicy.ReadRequest(request);
 
@@ -38,18 +62,7 @@ internal sealed partial class HttpForwarder
         }
 
         var target = GetPathAndQuery(context);
-        var baseKey = ResponseCache.BaseKey(pool.Name, request, target);
         var now = _timeProvider.GetUtcNow();
-
-        // A URL whose last response was not stored takes the ordinary path until its mark expires: coalescing would only
-        // queue its requests behind one another, and judging each response for storage would be work thrown away. The
-        // mark holds the URL's slot, so there is nothing stored to find.
-        if (!isHead && _cache.IsUncacheable(options, baseKey, now))
-        {
-            _metrics.CacheRequest(pool.Name, CacheCounts.Bypass);
-            return null;
-        }
-
         var stored = await _cache.FindAsync(options, baseKey, request.Headers, context.RequestAborted).ConfigureAwait(false);
         if (stored is not null && !directives.NoCache && stored.Freshness.IsFresh(now, directives.MaxAge))
         {

@@ -108,7 +108,8 @@ internal sealed partial class HttpForwarder
             var invalidateCache = false;
             if (settings.Source.Caching.Enabled && Caching.ResponseCache.AppliesTo(settings.Source, route))
             {
-                if (await ForwardThroughCacheAsync(context, pool, settings, start).ConfigureAwait(false) is { } served)
+                if (CacheKeyOf(context, pool, settings) is { } cacheKey
+                    && await ForwardThroughCacheAsync(context, pool, settings, cacheKey, start).ConfigureAwait(false) is { } served)
                 {
                     finished = served;
                     return;

@@ -14,12 +14,24 @@ internal static class RateLimitedResponse
     /// limited) and, when the request must go no further, how it ended: refused (429 written) or abandoned by its client
     /// while it waited in the queue.
     /// </summary>
-    public static async ValueTask<(RateLimitLease? Lease, FinishedRequest? Refused)> CheckAsync(ClientRateLimiting limiting, HttpContext context, ForwardingSettings settings, string? route)
+    public static ValueTask<(RateLimitLease? Lease, FinishedRequest? Refused)> CheckAsync(ClientRateLimiting limiting, HttpContext context, ForwardingSettings settings, string? route)
     {
-        RateLimitLease? lease;
+        // Nearly every request is decided at once and allowed: no asynchronous call for it.
+        if (limiting.TryAcquireNow(context, settings, route, out var decided) && decided is null or { IsAcquired: true })
+        {
+            return ValueTask.FromResult<(RateLimitLease?, FinishedRequest?)>((decided, null));
+        }
+
+        return CheckSlowlyAsync(limiting, context, settings, route, decided);
+    }
+
+    /// <summary>The rest of <see cref="CheckAsync"/>: waits for a permit unless <paramref name="decided"/> is a refusal already, and answers 429 for a refusal.</summary>
+    private static async ValueTask<(RateLimitLease? Lease, FinishedRequest? Refused)> CheckSlowlyAsync(ClientRateLimiting limiting, HttpContext context, ForwardingSettings settings, string? route, RateLimitLease? decided)
+    {
+        var lease = decided;
         try
         {
-            lease = await limiting.AcquireAsync(context, settings, route, context.RequestAborted).ConfigureAwait(false);
+            lease ??= await limiting.AcquireAsync(context, settings, route, context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

@@ -49,7 +49,7 @@ internal sealed class BalancingMetrics
     private readonly Histogram<double> _probeDuration;
     private readonly Counter<long> _probeFailures;
     private readonly Counter<long> _rateLimitRejections;
-    private readonly Counter<long> _cacheRequests;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CacheResultTotals> _cacheTotals = new(StringComparer.Ordinal);
     private volatile Func<long>? _cacheSize;
     private volatile IServerPoolRegistry? _registry;
 
@@ -80,7 +80,7 @@ internal sealed class BalancingMetrics
         _rateLimitRejections = Meter.CreateCounter<long>(RateLimitRejections, "{request}",
             "Requests refused with 429 because their client was over its rate limit, by pool and route (none without one).");
 
-        _cacheRequests = Meter.CreateCounter<long>(CacheRequests, "{request}",
+        Meter.CreateObservableCounter(CacheRequests, ObserveCacheRequests, "{request}",
             "GET and HEAD requests the response cache looked at, by pool and result (hit, miss, revalidated, coalesced, bypass).");
         Meter.CreateObservableGauge(CacheSize, ObserveCacheSize, "By",
             "Bytes the response cache holds (bodies, headers and keys, estimated).");
@@ -195,15 +195,30 @@ internal sealed class BalancingMetrics
         }
     }
 
-    /// <summary>Counts one request the response cache looked at; <paramref name="result"/> is one of the cached tag values.</summary>
+    /// <summary>
+    /// Counts one request the response cache looked at; <paramref name="result"/> is one of the cached tag values. The
+    /// counts are running totals read when metrics are collected (an observable counter, like the attempts): every GET
+    /// through the cache is counted, and a measurement per request cost more than the cache lookup itself.
+    /// </summary>
     public void CacheRequest(string pool, string result)
     {
-        if (_cacheRequests.Enabled)
+        if (!_cacheTotals.TryGetValue(pool, out var totals))
         {
-            _cacheRequests.Add(1,
-                new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
-                new KeyValuePair<string, object?>(TelemetryTags.Result, result));
+            totals = _cacheTotals.GetOrAdd(pool, static _ => new CacheResultTotals());
         }
+
+        totals.Add(result);
+    }
+
+    private List<Measurement<long>> ObserveCacheRequests()
+    {
+        var measurements = new List<Measurement<long>>();
+        foreach (var (pool, totals) in _cacheTotals)
+        {
+            totals.Observe(pool, measurements);
+        }
+
+        return measurements;
     }
 
     /// <summary>Points the cache size gauge at the response cache.</summary>
@@ -262,5 +277,45 @@ internal sealed class BalancingMetrics
         }
 
         return measurements;
+    }
+}
+
+/// <summary>One pool's running totals of response cache results, counted without a lock.</summary>
+internal sealed class CacheResultTotals
+{
+    private static readonly string[] Results = [Statistics.CacheCounts.Hit, Statistics.CacheCounts.Miss, Statistics.CacheCounts.Revalidated, Statistics.CacheCounts.Coalesced, Statistics.CacheCounts.Bypass];
+
+    private readonly long[] _counts = new long[Results.Length];
+
+    public void Add(string result)
+    {
+        var index = result switch
+        {
+            Statistics.CacheCounts.Hit => 0,
+            Statistics.CacheCounts.Miss => 1,
+            Statistics.CacheCounts.Revalidated => 2,
+            Statistics.CacheCounts.Coalesced => 3,
+            Statistics.CacheCounts.Bypass => 4,
+            _ => -1,
+        };
+        if (index >= 0)
+        {
+            Interlocked.Increment(ref _counts[index]);
+        }
+    }
+
+    /// <summary>Adds one measurement per result seen so far: a result never seen has no series yet, as with a counter.</summary>
+    public void Observe(string pool, List<Measurement<long>> measurements)
+    {
+        for (var i = 0; i < Results.Length; i++)
+        {
+            var count = Volatile.Read(ref _counts[i]);
+            if (count > 0)
+            {
+                measurements.Add(new Measurement<long>(count,
+                    new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
+                    new KeyValuePair<string, object?>(TelemetryTags.Result, Results[i])));
+            }
+        }
     }
 }

@@ -20,7 +20,7 @@ internal static class BalancingInstruments
     /// <summary>Counter&lt;long&gt;; tags pool, route.</summary>
     public const string RateLimitRejections = "balancing.rate_limit.rejections";
 
-    /// <summary>Counter&lt;long&gt;; tags pool, result.</summary>
+    /// <summary>ObservableCounter&lt;long&gt; (running totals, read by <see cref="StatisticsListener.Observe"/>); tags pool, result.</summary>
     public const string CacheRequests = "balancing.cache.requests";
 
     public const string ResultTag = "result";

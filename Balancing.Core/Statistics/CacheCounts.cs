@@ -1,6 +1,6 @@
 namespace Balancing.Statistics;
 
-/// <summary>The running totals of one pool's cache results; lock-free.</summary>
+/// <summary>One pool's cache results as last observed: the meter's running totals, read when statistics are taken.</summary>
 internal sealed class CacheCounts
 {
     public const string Hit = "hit";
@@ -15,24 +15,25 @@ internal sealed class CacheCounts
     private long _coalesced;
     private long _bypassed;
 
-    public void Record(string result, long count)
+    /// <summary>Sets the total of <paramref name="result"/> to <paramref name="total"/> (an observed running total).</summary>
+    public void Set(string result, long total)
     {
         switch (result)
         {
             case Hit:
-                Interlocked.Add(ref _hits, count);
+                Volatile.Write(ref _hits, total);
                 break;
             case Miss:
-                Interlocked.Add(ref _misses, count);
+                Volatile.Write(ref _misses, total);
                 break;
             case Revalidated:
-                Interlocked.Add(ref _revalidated, count);
+                Volatile.Write(ref _revalidated, total);
                 break;
             case Coalesced:
-                Interlocked.Add(ref _coalesced, count);
+                Volatile.Write(ref _coalesced, total);
                 break;
             case Bypass:
-                Interlocked.Add(ref _bypassed, count);
+                Volatile.Write(ref _bypassed, total);
                 break;
         }
     }

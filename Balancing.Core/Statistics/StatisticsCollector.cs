@@ -51,6 +51,7 @@ internal sealed class StatisticsCollector : ILoadBalancerStatistics, IHostedServ
         lock (_lock)
         {
             CatchUp(running);
+            running.Listener.Observe();
             var snapshot = StatisticsSnapshot.Build(running.Registry, running.Store, _scratch ??= LatencyWindow.CreateHistogram(), _timeProvider.GetUtcNow());
             var shared = _services.GetServices<ISharedStateStatus>().Select(static s => s.GetStatistics()).ToArray();
             return shared.Length == 0 ? snapshot : snapshot with { SharedState = shared };

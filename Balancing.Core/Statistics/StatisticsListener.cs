@@ -35,6 +35,9 @@ internal sealed class StatisticsListener : IDisposable
         _listener.Start();
     }
 
+    /// <summary>Reads the observable instruments the statistics take (the cache's running totals) into the store.</summary>
+    public void Observe() => _listener.RecordObservableInstruments();
+
     public void Dispose() => _listener.Dispose();
 
     private void OnInstrumentPublished(Instrument instrument, MeterListener listener)
@@ -159,7 +162,7 @@ internal sealed class StatisticsListener : IDisposable
 
         if (pool is not null && result is not null)
         {
-            _store.RecordCache(pool, result, measurement);
+            _store.RecordCacheTotal(pool, result, measurement);
         }
     }
 }

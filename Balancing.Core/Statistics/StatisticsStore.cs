@@ -54,7 +54,8 @@ internal sealed class StatisticsStore
         }
     }
 
-    public void RecordCache(string pool, string result, long count) => FindOrAddPool(pool)?.Cache.Record(result, count);
+    /// <summary>Takes an observed running total of the pool's cache results.</summary>
+    public void RecordCacheTotal(string pool, string result, long total) => FindOrAddPool(pool)?.Cache.Set(result, total);
 
     /// <summary>Finds the figures of <paramref name="pool"/>, or <see langword="null"/> if nothing was recorded for it.</summary>
     public PoolTraffic? FindPool(string pool) => _pools.GetValueOrDefault(pool);

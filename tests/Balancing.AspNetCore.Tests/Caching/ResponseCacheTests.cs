@@ -295,6 +295,7 @@ public sealed class ResponseCacheTests
 
         Assert.IsTrue(bodies.All(b => b == "shared"));
         Assert.AreEqual(1, backend.Received.Count);
+        metrics.RecordObservableInstruments();
         var results = metrics.GetMeasurementSnapshot().GroupBy(m => (string)m.Tags["result"]!).ToDictionary(g => g.Key, g => g.Sum(m => m.Value));
         Assert.AreEqual(1, results["miss"]);
         Assert.AreEqual(Clients - 1, results["coalesced"]);
@@ -561,6 +562,44 @@ public sealed class ResponseCacheTests
             var cache = json.RootElement.GetProperty("pools")[0].GetProperty("cache");
             return cache.GetProperty("hits").GetInt64() == 2 && cache.GetProperty("misses").GetInt64() == 1;
         }, Eventually.Patience);
+    }
+
+    [TestMethod]
+    public async Task Results_AreRunningTotalsInMetricsAndStats_AndUnsafeMethodsAreNotCounted()
+    {
+        await using var backend = await TestBackend.StartAsync("b1", context => context.Response.WriteAsync("not stored"));
+        await using var balancer = await StartAsync(backend, configureApp: app =>
+        {
+            app.MapLoadBalancerStats();
+            app.UseLoadBalancer();
+        });
+        using var metrics = new MetricCollector<long>(balancer.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Balancing", "balancing.cache.requests");
+
+        // The first GET is a miss whose response is not stored; the URL is then marked and the next two are bypasses.
+        await GetAsync(balancer, "/plain");
+        await GetAsync(balancer, "/plain");
+        await GetAsync(balancer, "/plain");
+        using (var post = await balancer.Client.PostAsync("/plain", new StringContent("x")))
+        {
+            Assert.AreEqual(HttpStatusCode.OK, post.StatusCode);
+        }
+
+        metrics.RecordObservableInstruments();
+        var totals = metrics.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["result"]!, m => m.Value);
+        Assert.AreEqual(1, totals["miss"]);
+        Assert.AreEqual(2, totals["bypass"]);
+        Assert.IsFalse(totals.ContainsKey("hit"), "a result that never happened has no series");
+
+        // A second observation reports the same totals, not what was added since the first.
+        metrics.Clear();
+        metrics.RecordObservableInstruments();
+        Assert.AreEqual(2, metrics.GetMeasurementSnapshot().Single(m => (string)m.Tags["result"]! == "bypass").Value);
+
+        using var json = JsonDocument.Parse(await balancer.Client.GetStringAsync("/_lb/stats"));
+        var cache = json.RootElement.GetProperty("pools")[0].GetProperty("cache");
+        Assert.AreEqual(1, cache.GetProperty("misses").GetInt64());
+        Assert.AreEqual(2, cache.GetProperty("bypassed").GetInt64());
+        Assert.AreEqual(0, cache.GetProperty("hits").GetInt64());
     }
 
     [TestMethod]
