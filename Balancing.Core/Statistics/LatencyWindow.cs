@@ -50,19 +50,32 @@ internal sealed class LatencyWindow
             : LowestMicroseconds;
         _recorder.RecordValue(value);
 
-        // After the value: the clock drains only when it sees the flag, and then finds the value in the recorder.
-        Volatile.Write(ref _pending, 1);
+        // After the value: the clock drains only when it sees the flag, and then finds the value in the recorder. Read
+        // before written: under load the flag is set already, and a write per request would bounce its cache line
+        // between cores. Seeing it set is enough: the clock clears it before it drains, so this value is drained then.
+        if (Volatile.Read(ref _pending) == 0)
+        {
+            Volatile.Write(ref _pending, 1);
+        }
     }
 
-    /// <summary>Ends one second: moves the samples taken since the last call into the current slice. Called by one thread at a time.</summary>
-    public void Advance()
+    /// <summary>
+    /// Ends one second: moves the samples taken since the last call into the current slice. Called by one thread at a time.
+    /// </summary>
+    /// <returns>
+    /// The samples of the second that ended, or <see langword="null"/> when there were none. The histogram is reused by the
+    /// next call: use it before then.
+    /// </returns>
+    public HistogramBase? Advance()
     {
+        HistogramBase? ended = null;
         if (Interlocked.Exchange(ref _pending, 0) != 0)
         {
             _interval = _recorder.GetIntervalHistogram(_interval);
             if (_interval.TotalCount > 0)
             {
                 (_slices[_slice] ??= CreateHistogram()).Add(_interval);
+                ended = _interval;
             }
         }
 
@@ -74,7 +87,15 @@ internal sealed class LatencyWindow
             _slice = _slice + 1 == SliceCount ? 0 : _slice + 1;
             _slices[_slice]?.Reset();
         }
+
+        return ended;
     }
+
+    /// <summary>
+    /// Adds samples recorded elsewhere to the current slice: a pool's window takes in its backends' seconds this way, so
+    /// that a request is recorded once. Called by the clock's thread, before this window's own <see cref="Advance"/>.
+    /// </summary>
+    public void Absorb(HistogramBase samples) => (_slices[_slice] ??= CreateHistogram()).Add(samples);
 
     /// <summary>Replaces the content of <paramref name="target"/> with every sample of the window. Called by the clock's thread.</summary>
     /// <param name="target">A histogram from <see cref="CreateHistogram"/>.</param>

@@ -29,13 +29,16 @@ internal sealed class SlidingCounter
     public long Current => Interlocked.Read(ref _counts[Volatile.Read(ref _current)]);
 
     /// <summary>Closes the current second and starts the next one, forgetting the second that falls out of the ring.</summary>
-    public void Advance()
+    /// <returns>The count of the second that closed.</returns>
+    public long Advance()
     {
-        var next = _current + 1 == Slots ? 0 : _current + 1;
+        var ended = _current;
+        var next = ended + 1 == Slots ? 0 : ended + 1;
 
         // Nobody adds to the next bucket until it is published below: writers read the index first.
         Interlocked.Exchange(ref _counts[next], 0);
         Volatile.Write(ref _current, next);
+        return Interlocked.Read(ref _counts[ended]);
     }
 
     /// <summary>Sums the <paramref name="seconds"/> most recent completed seconds.</summary>

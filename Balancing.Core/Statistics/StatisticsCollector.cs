@@ -124,11 +124,13 @@ internal sealed class StatisticsCollector : ILoadBalancerStatistics, IHostedServ
         {
             for (var i = 0; i < steps; i++)
             {
-                pool.Totals.Advance();
+                // Backends first: each adds its second to the pool's, which then ends its own.
                 foreach (var backend in pool.Backends.Values)
                 {
-                    backend.Advance();
+                    backend.Advance(pool.Totals);
                 }
+
+                pool.Totals.Advance();
             }
         }
 

@@ -28,11 +28,9 @@ internal sealed class StatisticsStore
             return;
         }
 
-        traffic.Totals.RecordRequest(seconds, error);
-        if (backend is not null && backend != BalancingInstruments.NoBackend)
-        {
-            traffic.FindOrAddBackend(backend)?.RecordRequest(seconds, error);
-        }
+        // A request served by a backend is recorded there only; the clock rolls backends up into their pool each second.
+        var served = backend is not null && backend != BalancingInstruments.NoBackend ? traffic.FindOrAddBackend(backend) : null;
+        (served ?? traffic.Totals).RecordRequest(seconds, error);
     }
 
     public void RecordRetries(string pool, long count) => FindOrAddPool(pool)?.Totals.Retries.Add(count);

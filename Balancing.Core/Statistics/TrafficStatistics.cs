@@ -39,14 +39,33 @@ internal sealed class TrafficStatistics
         Requests.Increment();
     }
 
-    /// <summary>Ends one second for every counter. Called by one thread at a time.</summary>
-    public void Advance()
+    /// <summary>
+    /// Ends one second for every counter. Called by one thread at a time. With <paramref name="aggregate"/> (the pool of a
+    /// backend), the second's requests, errors and latencies are added to the aggregate's current second too: a request
+    /// served by a backend is recorded on the backend only, and its pool's figures are its backends' plus its own,
+    /// rolled up here once a second instead of recorded twice per request. Call it for the backends before the pool.
+    /// </summary>
+    public void Advance(TrafficStatistics? aggregate = null)
     {
-        Latency.Advance();
-        Requests.Advance();
-        Errors.Advance();
+        var latencies = Latency.Advance();
+        var requests = Requests.Advance();
+        var errors = Errors.Advance();
         Retries.Advance();
         Ejections.Advance();
         RateLimited.Advance();
+        if (aggregate is null)
+        {
+            return;
+        }
+
+        // A writer that read the old bucket's index just before the switch may still add to it; such a request, a
+        // matter of nanoseconds at the second's end, shows on its backend and not in its pool.
+        if (latencies is not null)
+        {
+            aggregate.Latency.Absorb(latencies);
+        }
+
+        aggregate.Requests.Add(requests);
+        aggregate.Errors.Add(errors);
     }
 }

@@ -123,6 +123,32 @@ public sealed class StatisticsCollectorTests
     }
 
     [TestMethod]
+    public void Pool_IsItsBackendsPlusItsOwnRequests_RolledUpWhenTheSecondEnds()
+    {
+        using var harness = StatisticsHarness.Create();
+        harness.Requests(3, "b1");
+        for (var i = 0; i < 2; i++)
+        {
+            harness.Request("b2", seconds: 2, statusClass: "5xx");
+        }
+
+        harness.Request("none", seconds: 5, outcome: "no_available_backend", statusClass: "none");
+
+        var during = harness.Pool();
+        harness.Advance(1);
+        var after = harness.Pool();
+        harness.Advance(1);
+        var later = harness.Pool();
+
+        Assert.AreEqual((0L, 0L), (during.Last10Seconds.Requests, during.Latency.Count));
+        Assert.AreEqual((6L, 3L, 6L), (after.Last10Seconds.Requests, after.Last10Seconds.Errors, after.Latency.Count));
+        Assert.AreEqual(5.0, after.Latency.Max!.Value.TotalSeconds, 0.05, "the pool's own request is among its latencies");
+        Assert.AreEqual(0.01, after.Latency.P50!.Value.TotalSeconds, 0.001, "and so are its backends'");
+        Assert.AreEqual((3L, 2L), (harness.Backend("b1").Latency.Count, harness.Backend("b2").Latency.Count), "each backend keeps only its own");
+        Assert.AreEqual((6L, 6L), (later.Last10Seconds.Requests, later.Latency.Count), "a second rolled up is counted once");
+    }
+
+    [TestMethod]
     public void Request_ForAPoolOrBackendNotConfigured_IsDropped()
     {
         using var harness = StatisticsHarness.Create();
