@@ -128,7 +128,36 @@ internal sealed partial class HttpForwarder
                     return;
                 }
 
-                finished = await SendAndCopyAsync(context, pool, settings, buffered, bodyLength, start).ConfigureAwait(false);
+                // Sent and relayed here rather than in a method of its own: every asynchronous method a request waits in
+                // allocates its own state, and this is the path of every request.
+                using (var request = CreateRequest(context, pool, settings, out var content, buffered, bodyLength))
+                {
+                    var affinity = _affinity.For(pool);
+                    var pin = affinity?.Read(context) ?? default;
+                    var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted).ConfigureAwait(false);
+                    if (result.Response is not { } response)
+                    {
+                        finished = await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        affinity?.OnServed(context, pin, result.Backend!);
+                        using (response)
+                        {
+                            var outcome = await CopyResponseAsync(context, pool, result, response).ConfigureAwait(false);
+                            result.Complete(outcome);
+
+                            // An exchange that broke mid-response already has its own line (events 102 and 103).
+                            if (outcome is BackendOutcome.Success or BackendOutcome.FailureStatus)
+                            {
+                                LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
+                            }
+
+                            finished = FinishedRequest.Relayed(result.Backend, (int)response.StatusCode, outcome);
+                        }
+                    }
+                }
+
                 if (invalidateCache)
                 {
                     InvalidateAfterUnsafeMethod(context, pool, finished);
@@ -207,36 +236,6 @@ internal sealed partial class HttpForwarder
 
         var result = new BalancedResponse(null, null, ForwardError.RequestBodyFailed, failure, TimeSpan.Zero);
         return await WriteFailureAsync(context, pool, result, failure, start).ConfigureAwait(false);
-    }
-
-    [System.Runtime.CompilerServices.AsyncMethodBuilder(typeof(System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<FinishedRequest> SendAndCopyAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, byte[]? buffered, int bufferedLength, long start)
-    {
-        var aborted = context.RequestAborted;
-        using var request = CreateRequest(context, pool, settings, out var content, buffered, bufferedLength);
-        var affinity = _affinity.For(pool);
-        var pin = affinity?.Read(context) ?? default;
-        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, aborted).ConfigureAwait(false);
-
-        if (result.Response is not { } response)
-        {
-            return await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
-        }
-
-        affinity?.OnServed(context, pin, result.Backend!);
-        using (response)
-        {
-            var outcome = await CopyResponseAsync(context, pool, result, response).ConfigureAwait(false);
-            result.Complete(outcome);
-
-            // An exchange that broke mid-response already has its own line (events 102 and 103).
-            if (outcome is BackendOutcome.Success or BackendOutcome.FailureStatus)
-            {
-                LogForwarded(context, pool, result.Backend!, context.Response.StatusCode, settings, start);
-            }
-
-            return FinishedRequest.Relayed(result.Backend, (int)response.StatusCode, outcome);
-        }
     }
 
     internal static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content, byte[]? buffered = null, int bufferedLength = 0)

@@ -87,22 +87,29 @@ public sealed class BalancedSender
     private async ValueTask<BalancedResponse> SendPinnedAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
         => PinnedBackend.Settle(await SendCoreAsync(serverPool, request, pathAndQuery, context, cancellationToken).ConfigureAwait(false));
 
-    private async ValueTask<BalancedResponse> SendCoreAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+    /// <summary>
+    /// Chooses how the request is sent, without awaiting anything itself: every asynchronous method a request passes
+    /// through allocates its own state when it waits on the network, so the choice adds no level of its own.
+    /// </summary>
+    private ValueTask<BalancedResponse> SendCoreAsync(ServerPool serverPool, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
     {
         var policy = serverPool.Retry;
         if (policy is null)
         {
             var backend = Pick(serverPool, context, tried: null);
             return backend is null
-                ? new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero)
-                : await SendAttemptAsync(serverPool, request, pathAndQuery, backend, 1, cancellationToken, cancellationToken).ConfigureAwait(false);
+                ? ValueTask.FromResult(new BalancedResponse(null, null, ForwardError.NoAvailableBackend, null, TimeSpan.Zero))
+                : SendAttemptAsync(serverPool, request, pathAndQuery, backend, 1, cancellationToken, cancellationToken);
         }
 
-        if (!policy.HasTotalTimeout)
-        {
-            return await SendWithFailoverAsync(serverPool, policy, request, pathAndQuery, context, cancellationToken).ConfigureAwait(false);
-        }
+        return policy.HasTotalTimeout
+            ? SendWithinTotalTimeoutAsync(serverPool, policy, request, pathAndQuery, context, cancellationToken)
+            : SendWithFailoverAsync(serverPool, policy, request, pathAndQuery, context, cancellationToken);
+    }
 
+    /// <summary>Every attempt inside the retry pipeline, so that the pool's TotalTimeout bounds them all.</summary>
+    private async ValueTask<BalancedResponse> SendWithinTotalTimeoutAsync(ServerPool serverPool, RetryPolicy policy, HttpRequestMessage request, string pathAndQuery, BalancingContext context, CancellationToken cancellationToken)
+    {
         var state = new AttemptState(this, serverPool, policy, request, pathAndQuery, context, cancellationToken);
         var resilience = ResilienceContextPool.Shared.Get(cancellationToken);
         resilience.Properties.Set(RetryPolicy.StateKey, state);
