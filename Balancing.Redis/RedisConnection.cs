@@ -60,6 +60,12 @@ internal sealed class RedisConnection : IHostedService, ISharedStateStatus, IAsy
     /// <summary>Gets the database commands go to. Ask <see cref="IsAvailable"/> first.</summary>
     public IDatabase Database => (Volatile.Read(ref _multiplexer) ?? Connect()).GetDatabase();
 
+    /// <summary>Gets the publish/subscribe side of the connection; its subscriptions are restored after a reconnection.</summary>
+    public ISubscriber Subscriber => (Volatile.Read(ref _multiplexer) ?? Connect()).GetSubscriber();
+
+    /// <summary>Gets the primaries that hold keys (one, or each shard of a cluster), for a scan over keys.</summary>
+    public IEnumerable<IServer> Primaries => (Volatile.Read(ref _multiplexer) ?? Connect()).GetServers().Where(static s => s.IsConnected && !s.IsReplica);
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Data Protection may have connected already: it reads the key ring while its own hosted service starts.

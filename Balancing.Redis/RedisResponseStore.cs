@@ -21,13 +21,102 @@ internal sealed class RedisResponseStore : ISecondLevelCache
     /// <summary>How long a stale entry with validators is kept after it stops being fresh, for revalidation with 304.</summary>
     private static readonly TimeSpan RevalidationGrace = TimeSpan.FromHours(1);
 
+    /// <summary>How many keys one scan step returns and one delete removes.</summary>
+    private const int PurgeBatch = 500;
+
     private readonly RedisConnection _redis;
     private readonly TimeProvider _timeProvider;
+    private readonly RedisChannel _purgeChannel;
+
+    /// <summary>Names this instance's purge messages, so that it does not act on its own.</summary>
+    private readonly string _instance = Guid.NewGuid().ToString("N");
 
     public RedisResponseStore(RedisConnection redis, TimeProvider timeProvider)
     {
         _redis = redis;
         _timeProvider = timeProvider;
+        _purgeChannel = RedisChannel.Literal(redis.Options.KeyPrefix + "cache:purge");
+        Subscribe();
+    }
+
+    public event Action<string?>? Purged;
+
+    public async Task<long?> PurgeAsync(string? pathPrefix, CancellationToken cancellationToken)
+    {
+        if (!_redis.IsAvailable)
+        {
+            return null;
+        }
+
+        try
+        {
+            // The others drop their memory first: a request they serve from memory meanwhile would otherwise outlive
+            // the purge, while one that misses finds the store emptied a moment later at worst.
+            await _redis.Subscriber.PublishAsync(_purgeChannel, _instance + "\n" + pathPrefix).ConfigureAwait(false);
+
+            var keyPrefix = _redis.Options.KeyPrefix + "cache:";
+            long removed = 0;
+            var batch = new List<RedisKey>(PurgeBatch);
+            foreach (var server in _redis.Primaries)
+            {
+                await foreach (var key in server.KeysAsync(pattern: keyPrefix + "*", pageSize: PurgeBatch).WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                    var name = ((string?)key)?[keyPrefix.Length..];
+                    if (name is null
+                        || (pathPrefix is not null && !ResponseCache.TargetOf(name).StartsWith(pathPrefix, StringComparison.Ordinal)))
+                    {
+                        continue;
+                    }
+
+                    batch.Add(key);
+                    if (batch.Count == PurgeBatch)
+                    {
+                        removed += await _redis.Database.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
+                        batch.Clear();
+                    }
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                removed += await _redis.Database.KeyDeleteAsync([.. batch]).ConfigureAwait(false);
+            }
+
+            return removed;
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _redis.ReportFailure(e);
+            return null;
+        }
+    }
+
+    private void Subscribe()
+    {
+        try
+        {
+            // Without waiting: the multiplexer keeps the subscription and restores it whenever it reconnects.
+            _ = _redis.Subscriber.SubscribeAsync(_purgeChannel, (_, message) => OnPurgeMessage(message)).ContinueWith(
+                static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+        catch (Exception e) when (e is RedisException or TimeoutException)
+        {
+            _redis.ReportFailure(e);
+        }
+    }
+
+    private void OnPurgeMessage(RedisValue message)
+    {
+        // "<instance>\n<prefix>", the prefix empty for everything.
+        var text = (string?)message;
+        var newline = text?.IndexOf('\n') ?? -1;
+        if (text is null || newline < 0 || text.AsSpan(0, newline).SequenceEqual(_instance))
+        {
+            return;
+        }
+
+        var prefix = text[(newline + 1)..];
+        Purged?.Invoke(prefix.Length == 0 ? null : prefix);
     }
 
     public async ValueTask<CachedResponse?> GetAsync(string key, CancellationToken cancellationToken)

@@ -19,4 +19,15 @@ internal interface ISecondLevelCache
 
     /// <summary>Removes what is stored under <paramref name="key"/>, without waiting for the store.</summary>
     void Remove(string key);
+
+    /// <summary>
+    /// Removes every shared response, or those whose request target starts with <paramref name="pathPrefix"/>, and tells
+    /// the other instances to drop theirs from memory (they raise <see cref="Purged"/>).
+    /// </summary>
+    /// <returns>How many shared entries were removed, or <see langword="null"/> when the store cannot be reached: then
+    /// the other instances were not told, and keep their copies until these expire.</returns>
+    Task<long?> PurgeAsync(string? pathPrefix, CancellationToken cancellationToken);
+
+    /// <summary>Raised when another instance purged, with its prefix (<see langword="null"/>: everything).</summary>
+    event Action<string?>? Purged;
 }

@@ -35,6 +35,11 @@ internal sealed class ResponseCache : IDisposable
     {
         _secondLevel = secondLevel;
         metrics.ObserveCacheSize(() => _store?.Size ?? 0);
+        if (secondLevel is not null)
+        {
+            // Another instance purged: what this one holds in memory for those URLs goes too.
+            secondLevel.Purged += prefix => Purge(prefix);
+        }
     }
 
     /// <summary>Gets the estimated bytes held now.</summary>
@@ -188,6 +193,18 @@ internal sealed class ResponseCache : IDisposable
     }
 
     /// <summary>
+    /// Purges this instance's memory (<see cref="Purge"/>) and, with a second level, the shared store and the other
+    /// instances' memory. Returns the entries removed here, and those removed from the shared store (<see langword="null"/>
+    /// without a second level, or when it cannot be reached).
+    /// </summary>
+    public async Task<(int Removed, long? SharedRemoved)> PurgeEverywhereAsync(string? pathPrefix, CancellationToken cancellationToken)
+    {
+        var removed = Purge(pathPrefix);
+        var shared = _secondLevel is null ? null : await _secondLevel.PurgeAsync(pathPrefix, cancellationToken).ConfigureAwait(false);
+        return (removed, shared);
+    }
+
+    /// <summary>
     /// Joins the request in flight for <paramref name="key"/>, or starts one: returns <see langword="true"/> when the caller
     /// leads (it sends to the backend and must <see cref="CacheFlight.Complete"/> the flight), false when it should wait.
     /// </summary>
@@ -228,7 +245,8 @@ internal sealed class ResponseCache : IDisposable
         return shared;
     }
 
-    private static ReadOnlySpan<char> TargetOf(string key)
+    /// <summary>The request target of a key (<c>pool \n host \n target [\n variant...]</c>).</summary>
+    internal static ReadOnlySpan<char> TargetOf(string key)
     {
         var span = key.AsSpan();
         var first = span.IndexOf('\n');

@@ -9,8 +9,8 @@ namespace Balancing.Redis.Tests;
 /// <summary>Balancer instances that share one test Redis.</summary>
 internal static class RedisTestHosts
 {
-    public static Task<BalancerHost> StartAsync(RedisServer redis, IDictionary<string, string?> settings, Action<RedisOptions>? configure = null)
-        => BalancerHost.StartAsync(settings, configureServices: services => services.AddLoadBalancer().AddRedis(options =>
+    public static Task<BalancerHost> StartAsync(RedisServer redis, IDictionary<string, string?> settings, Action<RedisOptions>? configure = null, Action<Microsoft.AspNetCore.Builder.WebApplication>? configureApp = null)
+        => BalancerHost.StartAsync(settings, configureApp, configureServices: services => services.AddLoadBalancer().AddRedis(options =>
         {
             options.Configuration = redis.Configuration;
             configure?.Invoke(options);
