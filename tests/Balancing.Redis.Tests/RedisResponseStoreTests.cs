@@ -44,6 +44,19 @@ public sealed class RedisResponseStoreTests
 
     private static HttpRequestMessage Get(string target) => new(HttpMethod.Get, target) { Headers = { Host = "shop.example" } };
 
+    private static Task CacheableFor10Minutes(HttpContext context)
+    {
+        context.Response.Headers.CacheControl = "public, max-age=600";
+        return context.Response.WriteAsync("body");
+    }
+
+    private static Dictionary<string, string?> CachingOn(TestBackend backend)
+    {
+        var settings = BalancerHost.PoolSettings(backend);
+        settings["LoadBalancer:Caching:Enabled"] = "true";
+        return settings;
+    }
+
     [TestMethod]
     public async Task Purge_ThroughOneInstance_EmptiesRedisAndTheOtherInstancesMemory_ForItsPrefixOnly()
     {
@@ -106,13 +119,8 @@ public sealed class RedisResponseStoreTests
     public async Task Purge_RedisDown_EmptiesThisInstanceAndSaysTheSharedPartWasNotDone()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var backend = await TestBackend.StartAsync("b1", async context =>
-        {
-            context.Response.Headers.CacheControl = "public, max-age=600";
-            await context.Response.WriteAsync("body");
-        });
-        var settings = BalancerHost.PoolSettings(backend);
-        settings["LoadBalancer:Caching:Enabled"] = "true";
+        await using var backend = await TestBackend.StartAsync("b1", CacheableFor10Minutes);
+        var settings = CachingOn(backend);
         await using var host = await RedisTestHosts.StartAsync(redis, settings, configureApp: app =>
         {
             app.MapLoadBalancerCachePurge();
@@ -142,13 +150,8 @@ public sealed class RedisResponseStoreTests
     public async Task Get_RedisDown_CacheKeepsServingFromMemory()
     {
         await using var redis = await RedisServer.StartAsync();
-        await using var backend = await TestBackend.StartAsync("b1", async context =>
-        {
-            context.Response.Headers.CacheControl = "public, max-age=600";
-            await context.Response.WriteAsync("body");
-        });
-        var settings = BalancerHost.PoolSettings(backend);
-        settings["LoadBalancer:Caching:Enabled"] = "true";
+        await using var backend = await TestBackend.StartAsync("b1", CacheableFor10Minutes);
+        var settings = CachingOn(backend);
         await using var host = await RedisTestHosts.StartAsync(redis, settings);
         await redis.StopAsync();
 
