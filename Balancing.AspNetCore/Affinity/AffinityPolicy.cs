@@ -18,6 +18,9 @@ internal sealed class AffinityPolicy
     private readonly TimeSpan? _lifetime;
     private readonly TimeSpan? _renewAfter;
 
+    /// <summary>1 while Data Protection cannot protect or unprotect (its key ring could not be read): logged once per streak.</summary>
+    private int _keysUnavailable;
+
     public AffinityPolicy(string pool, SessionAffinityOptions options, AffinityProtector protector, TimeProvider timeProvider, ILogger logger)
     {
         _pool = pool;
@@ -52,11 +55,29 @@ internal sealed class AffinityPolicy
             return default;
         }
 
-        if (!_protector.TryUnprotect(value, out var backendId, out var issuedAt))
+        bool readable;
+        string backendId;
+        DateTimeOffset issuedAt;
+        try
+        {
+            readable = _protector.TryUnprotect(value, out backendId, out issuedAt);
+        }
+        catch (Exception ex)
+        {
+            // Not a bad value: the keys themselves are out of reach (a key ring in a store that is down). The request is
+            // balanced as if it had no pin, rather than failing.
+            KeysUnavailable(ex);
+            return default;
+        }
+
+        if (!readable)
         {
             AffinityLog.ValueIgnored(_logger, _pool, "it could not be decoded (tampered with, issued for another pool, or protected with a key this instance does not have)");
             return default;
         }
+
+        // Only a pin that was read proves the keys are back: a refusal may be the value's fault or the keys'.
+        KeysAvailable();
 
         var age = _timeProvider.GetUtcNow() - issuedAt;
         if (_lifetime is { } lifetime && age > lifetime)
@@ -100,7 +121,19 @@ internal sealed class AffinityPolicy
     private void Write(HttpContext context, string backendId)
     {
         var now = _timeProvider.GetUtcNow();
-        var value = _protector.Protect(backendId, now);
+        string value;
+        try
+        {
+            value = _protector.Protect(backendId, now);
+        }
+        catch (Exception ex)
+        {
+            // The response goes out without a pin; the client is pinned by a later response once the keys are back.
+            KeysUnavailable(ex);
+            return;
+        }
+
+        KeysAvailable();
         if (Options.Mode == SessionAffinityMode.Header)
         {
             context.Response.Headers[_name] = value;
@@ -132,5 +165,21 @@ internal sealed class AffinityPolicy
         }
 
         context.Response.Cookies.Append(_name, value, cookie);
+    }
+
+    private void KeysUnavailable(Exception exception)
+    {
+        if (Interlocked.Exchange(ref _keysUnavailable, 1) == 0)
+        {
+            AffinityLog.KeysUnavailable(_logger, _pool, exception);
+        }
+    }
+
+    private void KeysAvailable()
+    {
+        if (Volatile.Read(ref _keysUnavailable) == 1 && Interlocked.Exchange(ref _keysUnavailable, 0) == 1)
+        {
+            AffinityLog.KeysAvailable(_logger, _pool);
+        }
     }
 }
