@@ -241,6 +241,46 @@ internal static class CachePolicy
     }
 
     /// <summary>
+    /// Whether a stored response may stand in for a failed refresh (RFC 5861 <c>stale-if-error</c>): the backend gave no
+    /// response, or answered 500, 502, 503 or 504, and the stored one is stale by no more than the <c>stale-if-error</c>
+    /// seconds its <c>Cache-Control</c> allows. Never when that response requires revalidation (<c>must-revalidate</c>,
+    /// <c>proxy-revalidate</c>, <c>s-maxage</c>, <c>no-cache</c>: RFC 9111 §4.2.4).
+    /// </summary>
+    public static bool MayServeStaleOnError(CachedResponse stored, DateTimeOffset now)
+    {
+        var cacheControl = StringValues.Empty;
+        foreach (var (name, values) in stored.Headers)
+        {
+            if (string.Equals(name, HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase))
+            {
+                cacheControl = values;
+                break;
+            }
+        }
+
+        if (cacheControl.Count == 0 || !CacheControlHeaderValue.TryParse(JoinList(cacheControl), out var directives) || directives is null
+            || directives.MustRevalidate || directives.ProxyRevalidate || directives.SharedMaxAge is not null || directives.NoCache)
+        {
+            return false;
+        }
+
+        foreach (var extension in directives.Extensions)
+        {
+            if (extension.Name.Equals("stale-if-error", StringComparison.OrdinalIgnoreCase)
+                && long.TryParse(extension.Value.AsSpan(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            {
+                var staleFor = stored.Freshness.CurrentAge(now) - stored.Freshness.Lifetime;
+                return staleFor <= TimeSpan.FromSeconds(Math.Min(seconds, (long)TimeSpan.MaxValue.TotalSeconds - 1));
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a backend status counts as an error that <c>stale-if-error</c> covers (RFC 5861 §4).</summary>
+    public static bool IsErrorForStale(int status) => status is 500 or 502 or 503 or 504;
+
+    /// <summary>
     /// Whether the client's own <c>If-None-Match</c> (or, without it, <c>If-Modified-Since</c>) matches the stored response,
     /// so that 304 is the answer (RFC 9110 §13.1.2, §13.1.3; weak comparison for If-None-Match).
     /// </summary>

@@ -29,6 +29,10 @@ internal static partial class Log
         Message = "{Method} {Host}{Path}: no route matches; answered 404")]
     public static partial void NoRouteMatched(ILogger logger, string method, string host, string path);
 
+    [LoggerMessage(EventId = 106, EventName = "ServedStale", Level = LogLevel.Warning,
+        Message = "{Method} {Path} -> {Pool}: the backend failed ({Failure}); answered with the stored response, stale within its stale-if-error allowance (trace {TraceId})")]
+    public static partial void ServedStale(ILogger logger, string method, string path, string pool, string failure, string traceId);
+
     [LoggerMessage(EventId = 110, EventName = "WebSocketIdle", Level = LogLevel.Debug,
         Message = "WebSocket {Path} -> {Pool}/{Backend} carried nothing for {IdleSeconds} s; both sides were closed (trace {TraceId})")]
     public static partial void WebSocketIdle(ILogger logger, string path, string pool, string backend, double idleSeconds, string traceId);

@@ -81,7 +81,7 @@ internal sealed class BalancingMetrics
             "Requests refused with 429 because their client was over its rate limit, by pool and route (none without one).");
 
         Meter.CreateObservableCounter(CacheRequests, ObserveCacheRequests, "{request}",
-            "GET and HEAD requests the response cache looked at, by pool and result (hit, miss, revalidated, coalesced, bypass).");
+            "GET and HEAD requests the response cache looked at, by pool and result (hit, miss, revalidated, coalesced, bypass, stale).");
         Meter.CreateObservableGauge(CacheSize, ObserveCacheSize, "By",
             "Bytes the response cache holds (bodies, headers and keys, estimated).");
 
@@ -283,7 +283,7 @@ internal sealed class BalancingMetrics
 /// <summary>One pool's running totals of response cache results, counted without a lock.</summary>
 internal sealed class CacheResultTotals
 {
-    private static readonly string[] Results = [Statistics.CacheCounts.Hit, Statistics.CacheCounts.Miss, Statistics.CacheCounts.Revalidated, Statistics.CacheCounts.Coalesced, Statistics.CacheCounts.Bypass];
+    private static readonly string[] Results = [Statistics.CacheCounts.Hit, Statistics.CacheCounts.Miss, Statistics.CacheCounts.Revalidated, Statistics.CacheCounts.Coalesced, Statistics.CacheCounts.Bypass, Statistics.CacheCounts.Stale];
 
     private readonly long[] _counts = new long[Results.Length];
 
@@ -296,6 +296,7 @@ internal sealed class CacheResultTotals
             Statistics.CacheCounts.Revalidated => 2,
             Statistics.CacheCounts.Coalesced => 3,
             Statistics.CacheCounts.Bypass => 4,
+            Statistics.CacheCounts.Stale => 5,
             _ => -1,
         };
         if (index >= 0)

@@ -8,12 +8,14 @@ internal sealed class CacheCounts
     public const string Revalidated = "revalidated";
     public const string Coalesced = "coalesced";
     public const string Bypass = "bypass";
+    public const string Stale = "stale";
 
     private long _hits;
     private long _misses;
     private long _revalidated;
     private long _coalesced;
     private long _bypassed;
+    private long _stale;
 
     /// <summary>Sets the total of <paramref name="result"/> to <paramref name="total"/> (an observed running total).</summary>
     public void Set(string result, long total)
@@ -35,6 +37,9 @@ internal sealed class CacheCounts
             case Bypass:
                 Volatile.Write(ref _bypassed, total);
                 break;
+            case Stale:
+                Volatile.Write(ref _stale, total);
+                break;
         }
     }
 
@@ -45,5 +50,6 @@ internal sealed class CacheCounts
         Revalidated = Volatile.Read(ref _revalidated),
         Coalesced = Volatile.Read(ref _coalesced),
         Bypassed = Volatile.Read(ref _bypassed),
+        ServedStale = Volatile.Read(ref _stale),
     };
 }

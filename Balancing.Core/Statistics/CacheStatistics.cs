@@ -24,12 +24,18 @@ public sealed record CacheStatistics
     /// <summary>Gets the GET and HEAD requests the cache left alone (<c>Cache-Control: no-store</c>, <c>Range</c>, ...).</summary>
     public long Bypassed { get; init; }
 
+    /// <summary>
+    /// Gets the requests answered from a stale stored response because the backend failed to refresh it (no response, or
+    /// 500, 502, 503, 504) within the response's <c>stale-if-error</c> allowance (RFC 5861).
+    /// </summary>
+    public long ServedStale { get; init; }
+
     /// <summary>Gets the share of the looked-up requests (all but <see cref="Bypassed"/>) answered without a full backend response.</summary>
     public double HitRatio
     {
         get
         {
-            var served = Hits + Revalidated + Coalesced;
+            var served = Hits + Revalidated + Coalesced + ServedStale;
             var total = served + Misses;
             return total == 0 ? 0 : (double)served / total;
         }

@@ -565,6 +565,77 @@ public sealed class ResponseCacheTests
     }
 
     [TestMethod]
+    [DataRow("max-age=60, stale-if-error=300", true)]
+    [DataRow("max-age=60, must-revalidate, stale-if-error=300", false)]
+    [DataRow("max-age=60", false)]
+    public async Task BackendAnswering503_StaleResponseStandsInOnlyWithinItsStaleIfError(string cacheControl, bool servedStale)
+    {
+        var failing = false;
+        await using var backend = await TestBackend.StartAsync("b1", context =>
+        {
+            if (Volatile.Read(ref failing))
+            {
+                context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+                return Task.CompletedTask;
+            }
+
+            context.Response.Headers.CacheControl = cacheControl;
+            return context.Response.WriteAsync("v1");
+        });
+        var clock = new FakeTimeProvider();
+
+        // Without retries, so that each request the test sends is one backend exchange.
+        await using var balancer = await StartAsync(backend, clock, new() { ["LoadBalancer:Pools:default:Retry:Enabled"] = "false" });
+        using var metrics = new MetricCollector<long>(balancer.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Balancing", "balancing.cache.requests");
+        Assert.AreEqual("v1", await GetAsync(balancer, "/a"));
+
+        Volatile.Write(ref failing, true);
+        clock.Advance(TimeSpan.FromSeconds(120));
+        using (var stale = await balancer.Client.GetAsync("/a"))
+        {
+            Assert.AreEqual(servedStale ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable, stale.StatusCode);
+            if (servedStale)
+            {
+                Assert.AreEqual("v1", await stale.Content.ReadAsStringAsync());
+                Assert.AreEqual(TimeSpan.FromSeconds(120), stale.Headers.Age);
+                Assert.AreEqual(1, balancer.Logs.GetSnapshot().Count(r => r.Id.Id == 106));
+            }
+        }
+
+        // Stale for 360 s, past the 300 s allowance: the backend's error goes through.
+        clock.Advance(TimeSpan.FromSeconds(300));
+        using (var late = await balancer.Client.GetAsync("/a"))
+        {
+            Assert.AreEqual(HttpStatusCode.ServiceUnavailable, late.StatusCode);
+        }
+
+        Assert.HasCount(3, backend.Received);
+        metrics.RecordObservableInstruments();
+        var totals = metrics.GetMeasurementSnapshot().ToDictionary(m => (string)m.Tags["result"]!, m => m.Value);
+        Assert.AreEqual(servedStale ? 1 : 0, totals.GetValueOrDefault("stale"));
+    }
+
+    [TestMethod]
+    public async Task BackendUnreachable_StaleResponseWithStaleIfErrorIsServed()
+    {
+        var backend = await TestBackend.StartAsync("b1", context =>
+        {
+            context.Response.Headers.CacheControl = "max-age=60, stale-if-error=86400";
+            return context.Response.WriteAsync("kept");
+        });
+        var clock = new FakeTimeProvider();
+        await using var balancer = await StartAsync(backend, clock);
+        Assert.AreEqual("kept", await GetAsync(balancer, "/a"));
+
+        await backend.DisposeAsync();
+        clock.Advance(TimeSpan.FromHours(1));
+
+        using var response = await balancer.Client.GetAsync("/a");
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.AreEqual("kept", await response.Content.ReadAsStringAsync());
+    }
+
+    [TestMethod]
     public async Task Results_AreRunningTotalsInMetricsAndStats_AndUnsafeMethodsAreNotCounted()
     {
         await using var backend = await TestBackend.StartAsync("b1", context => context.Response.WriteAsync("not stored"));

@@ -97,7 +97,7 @@ public sealed class StatsEndpointTests
         CollectionAssert.AreEqual(
             new[] { "name", "strategy", "availableBackends", "last10Seconds", "lastMinute", "latency", "retries", "ejections", "rateLimited", "errorRateAlert", "alertSince", "cache", "backends" },
             Names(pool));
-        CollectionAssert.AreEqual(new[] { "hits", "misses", "revalidated", "coalesced", "bypassed", "hitRatio" }, Names(pool.GetProperty("cache")));
+        CollectionAssert.AreEqual(new[] { "hits", "misses", "revalidated", "coalesced", "bypassed", "servedStale", "hitRatio" }, Names(pool.GetProperty("cache")));
         CollectionAssert.AreEqual(
             new[]
             {
