@@ -16,7 +16,7 @@ namespace Balancing.Redis;
 /// </remarks>
 internal sealed class RedisResponseStore : ISecondLevelCache
 {
-    private const byte FormatVersion = 1;
+    private const byte FormatVersion = 2;
 
     /// <summary>How long a stale entry with validators is kept after it stops being fresh, for revalidation with 304.</summary>
     private static readonly TimeSpan RevalidationGrace = TimeSpan.FromHours(1);
@@ -195,6 +195,7 @@ internal sealed class RedisResponseStore : ISecondLevelCache
             WriteOptional(writer, f.ETag);
             WriteOptional(writer, f.LastModified);
             writer.Write(f.LastModifiedDate?.UtcTicks ?? -1);
+            writer.Write(f.StaleIfError?.Ticks ?? -1);
             writer.Write(entry.Headers.Length);
             foreach (var (name, values) in entry.Headers)
             {
@@ -231,6 +232,7 @@ internal sealed class RedisResponseStore : ISecondLevelCache
         var etag = ReadOptional(reader);
         var lastModified = ReadOptional(reader);
         var lastModifiedTicks = reader.ReadInt64();
+        var staleIfErrorTicks = reader.ReadInt64();
         var headers = new KeyValuePair<string, StringValues>[reader.ReadInt32()];
         for (var i = 0; i < headers.Length; i++)
         {
@@ -246,7 +248,10 @@ internal sealed class RedisResponseStore : ISecondLevelCache
 
         var body = reader.ReadBytes(reader.ReadInt32());
         var freshness = new ResponseFreshness(responseTime, initialAge, lifetime, noCache, etag, lastModified,
-            lastModifiedTicks < 0 ? null : new DateTimeOffset(lastModifiedTicks, TimeSpan.Zero), sharedWithAuthorization);
+            lastModifiedTicks < 0 ? null : new DateTimeOffset(lastModifiedTicks, TimeSpan.Zero), sharedWithAuthorization)
+        {
+            StaleIfError = staleIfErrorTicks < 0 ? null : new TimeSpan(staleIfErrorTicks),
+        };
         return new CachedResponse(status, headers, body, freshness, [], key);
     }
 

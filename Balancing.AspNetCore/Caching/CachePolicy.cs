@@ -173,7 +173,30 @@ internal static class CachePolicy
         var correctedInitialAge = apparentAge > ageValue + responseDelay ? apparentAge : ageValue + responseDelay;
 
         DateTimeOffset? lastModifiedDate = TryParseDate(lastModified, out var parsedLastModified) ? parsedLastModified : null;
-        return new ResponseFreshness(responseTime, correctedInitialAge, freshFor, noCache, etagValue, lastModifiedValue, lastModifiedDate, sharedWithAuthorization);
+        return new ResponseFreshness(responseTime, correctedInitialAge, freshFor, noCache, etagValue, lastModifiedValue, lastModifiedDate, sharedWithAuthorization)
+        {
+            StaleIfError = StaleIfErrorOf(cacheControl),
+        };
+    }
+
+    /// <summary>The <c>stale-if-error</c> allowance of a response (RFC 5861), unless it requires revalidation (RFC 9111 §4.2.4).</summary>
+    private static TimeSpan? StaleIfErrorOf(CacheControlHeaderValue? cacheControl)
+    {
+        if (cacheControl is null or { MustRevalidate: true } or { ProxyRevalidate: true } or { NoCache: true } || cacheControl.SharedMaxAge is not null)
+        {
+            return null;
+        }
+
+        foreach (var extension in cacheControl.Extensions)
+        {
+            if (extension.Name.Equals("stale-if-error", StringComparison.OrdinalIgnoreCase)
+                && long.TryParse(extension.Value.AsSpan(), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            {
+                return TimeSpan.FromSeconds(Math.Min(seconds, int.MaxValue));
+            }
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -238,43 +261,6 @@ internal static class CachePolicy
         }
 
         return [.. merged];
-    }
-
-    /// <summary>
-    /// Whether a stored response may stand in for a failed refresh (RFC 5861 <c>stale-if-error</c>): the backend gave no
-    /// response, or answered 500, 502, 503 or 504, and the stored one is stale by no more than the <c>stale-if-error</c>
-    /// seconds its <c>Cache-Control</c> allows. Never when that response requires revalidation (<c>must-revalidate</c>,
-    /// <c>proxy-revalidate</c>, <c>s-maxage</c>, <c>no-cache</c>: RFC 9111 §4.2.4).
-    /// </summary>
-    public static bool MayServeStaleOnError(CachedResponse stored, DateTimeOffset now)
-    {
-        var cacheControl = StringValues.Empty;
-        foreach (var (name, values) in stored.Headers)
-        {
-            if (string.Equals(name, HeaderNames.CacheControl, StringComparison.OrdinalIgnoreCase))
-            {
-                cacheControl = values;
-                break;
-            }
-        }
-
-        if (cacheControl.Count == 0 || !CacheControlHeaderValue.TryParse(JoinList(cacheControl), out var directives) || directives is null
-            || directives.MustRevalidate || directives.ProxyRevalidate || directives.SharedMaxAge is not null || directives.NoCache)
-        {
-            return false;
-        }
-
-        foreach (var extension in directives.Extensions)
-        {
-            if (extension.Name.Equals("stale-if-error", StringComparison.OrdinalIgnoreCase)
-                && long.TryParse(extension.Value.AsSpan(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
-            {
-                var staleFor = stored.Freshness.CurrentAge(now) - stored.Freshness.Lifetime;
-                return staleFor <= TimeSpan.FromSeconds(Math.Min(seconds, (long)TimeSpan.MaxValue.TotalSeconds - 1));
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Whether a backend status counts as an error that <c>stale-if-error</c> covers (RFC 5861 §4).</summary>

@@ -143,7 +143,7 @@ internal sealed partial class HttpForwarder
         var result = await _sender.SendAsync(pool, message, target, HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted).ConfigureAwait(false);
         if (result.Response is not { } response)
         {
-            if (stored is not null && result.Error != ForwardError.Canceled && CachePolicy.MayServeStaleOnError(stored, _timeProvider.GetUtcNow()))
+            if (stored is not null && result.Error != ForwardError.Canceled && stored.Freshness.MayStandInForError(_timeProvider.GetUtcNow()))
             {
                 return (await ServeStaleAsync(context, pool, stored, result.Error.ToString()).ConfigureAwait(false), null);
             }
@@ -151,7 +151,7 @@ internal sealed partial class HttpForwarder
             return (await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false), null);
         }
 
-        if (stored is not null && CachePolicy.IsErrorForStale((int)response.StatusCode) && CachePolicy.MayServeStaleOnError(stored, _timeProvider.GetUtcNow()))
+        if (stored is not null && CachePolicy.IsErrorForStale((int)response.StatusCode) && stored.Freshness.MayStandInForError(_timeProvider.GetUtcNow()))
         {
             // The backend answered, with an error the stored response may stand in for: it is judged like any 5xx.
             using (response)
@@ -213,11 +213,11 @@ internal sealed partial class HttpForwarder
     }
 
     /// <summary>Serves a stale stored response in place of a failed refresh (<c>stale-if-error</c>), and says so in the log and metrics.</summary>
-    private async Task<FinishedRequest> ServeStaleAsync(HttpContext context, ServerPool pool, CachedResponse stored, string failure)
+    private Task<FinishedRequest> ServeStaleAsync(HttpContext context, ServerPool pool, CachedResponse stored, string failure)
     {
         _metrics.CacheRequest(pool.Name, CacheCounts.Stale);
         Log.ServedStale(_logger, context.Request.Method, context.Request.Path, pool.Name, failure, TraceId(context));
-        return await ServeStoredAsync(context, pool, stored, _timeProvider.GetUtcNow()).ConfigureAwait(false);
+        return ServeStoredAsync(context, pool, stored, _timeProvider.GetUtcNow());
     }
 
     /// <summary>A 304 to the cache's conditional request: the stored response, with the 304's headers and a new age, is served and kept.</summary>

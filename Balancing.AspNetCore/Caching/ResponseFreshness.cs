@@ -40,4 +40,14 @@ internal sealed record ResponseFreshness(
 
     /// <summary>Whether the backend can confirm the response with a conditional request (§4.3.1).</summary>
     public bool HasValidators => ETag is not null || LastModified is not null;
+
+    /// <summary>
+    /// Gets how long after going stale the response may stand in for a failed refresh (RFC 5861 <c>stale-if-error</c>), or
+    /// <see langword="null"/> when it may not: no such directive, or one that requires revalidation (<c>must-revalidate</c>,
+    /// <c>proxy-revalidate</c>, <c>s-maxage</c>, <c>no-cache</c>: RFC 9111 §4.2.4).
+    /// </summary>
+    public TimeSpan? StaleIfError { get; init; }
+
+    /// <summary>Whether, at <paramref name="now"/>, the response may stand in for a refresh that failed (<see cref="StaleIfError"/>).</summary>
+    public bool MayStandInForError(DateTimeOffset now) => StaleIfError is { } allowance && CurrentAge(now) - Lifetime <= allowance;
 }

@@ -26,7 +26,7 @@ public sealed class RouteReloadTests
         var traffic = Enumerable.Range(0, 4).Select(_ => SendUntilStoppedAsync(balancer.Client, failures, stop.Token)).ToArray();
         await Eventually.TrueAsync(() => a1.Received.Count >= 20);
 
-        var applied = WaitForChange(balancer.Registry);
+        var applied = balancer.NextConfigurationChange();
         file.Write(Config(web, ("api1", a1), ("api2", a2), apiPool: "api2"));
         var result = await applied.WaitAsync(Patience);
         var afterwards = await balancer.Client.GetStringAsync("/api/after");
@@ -49,7 +49,7 @@ public sealed class RouteReloadTests
         using var file = new TempJsonFile(Config(web, ("api1", a1), apiPool: "api1"));
         await using var balancer = await BalancerHost.StartAsync(new Dictionary<string, string?>(), jsonFile: file.Path);
 
-        var changed = WaitForChange(balancer.Registry);
+        var changed = balancer.NextConfigurationChange();
         file.Write(Config(web, ("api1", a1), apiPool: "apii"));
         var result = await changed.WaitAsync(Patience);
 
@@ -73,7 +73,7 @@ public sealed class RouteReloadTests
         }));
         await using var balancer = await BalancerHost.StartAsync(new Dictionary<string, string?>(), jsonFile: file.Path);
 
-        var changed = WaitForChange(balancer.Registry);
+        var changed = balancer.NextConfigurationChange();
         file.Write(JsonSerializer.Serialize(new
         {
             LoadBalancer = new { Pools = new Dictionary<string, object> { ["api1"] = new { Backends = new { a1 = new { a1.Address } } } } },
@@ -110,19 +110,6 @@ public sealed class RouteReloadTests
                 },
             },
         });
-    }
-
-    private static Task<ConfigurationChangeResult> WaitForChange(ServerPoolRegistry registry)
-    {
-        var changed = new TaskCompletionSource<ConfigurationChangeResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Handler(object? sender, ConfigurationChangeResult result)
-        {
-            registry.ConfigurationChanged -= Handler;
-            changed.TrySetResult(result);
-        }
-
-        registry.ConfigurationChanged += Handler;
-        return changed.Task;
     }
 
     private static async Task SendUntilStoppedAsync(HttpClient client, ConcurrentQueue<string> failures, CancellationToken stop)
