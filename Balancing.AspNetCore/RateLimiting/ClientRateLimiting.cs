@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Threading.RateLimiting;
 using Balancing.AspNetCore.Forwarding;
@@ -57,20 +58,12 @@ internal sealed class ClientRateLimiting : IDisposable
     public bool TryAcquireNow(HttpContext context, ForwardingSettings settings, string? route, out RateLimitLease? lease)
     {
         lease = null;
-        var state = Current;
-        var limiter = state.For(route);
-        if (limiter is null)
-        {
-            return true;
-        }
-
         if (_shared is not null)
         {
-            return false;
+            return Current.For(route) is null;
         }
 
-        var client = ClientAddress.Resolve(context, settings);
-        if (state.IsExempt(client))
+        if (!TryFindLimit(context, settings, route, out var limiter, out var key))
         {
             return true;
         }
@@ -78,7 +71,7 @@ internal sealed class ClientRateLimiting : IDisposable
         RateLimitLease attempt;
         try
         {
-            attempt = limiter.AttemptAcquire(ClientPartitionKey.For(client, state.IPv6PrefixLength));
+            attempt = limiter.AttemptAcquire(key);
         }
         catch (ObjectDisposedException)
         {
@@ -105,20 +98,11 @@ internal sealed class ClientRateLimiting : IDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var state = Current;
-            var limiter = state.For(route);
-            if (limiter is null)
+            if (!TryFindLimit(context, settings, route, out var limiter, out var key))
             {
                 return null;
             }
 
-            var client = ClientAddress.Resolve(context, settings);
-            if (state.IsExempt(client))
-            {
-                return null;
-            }
-
-            var key = ClientPartitionKey.For(client, state.IPv6PrefixLength);
             try
             {
                 // Completes at once unless the limit has a queue and the client is over it.
@@ -131,6 +115,31 @@ internal sealed class ClientRateLimiting : IDisposable
                 // A reload retired this limiter between reading the state and using it; the new state has its successor.
             }
         }
+    }
+
+    /// <summary>
+    /// The limiter of the configuration in force that applies to the request, and the client's partition key in it;
+    /// <see langword="false"/> when the request is not limited (no limit for its route, or its client is exempt).
+    /// </summary>
+    private bool TryFindLimit(HttpContext context, ForwardingSettings settings, string? route, [NotNullWhen(true)] out ClientRateLimiter? limiter, out UInt128 key)
+    {
+        key = default;
+        var state = Current;
+        limiter = state.For(route);
+        if (limiter is null)
+        {
+            return false;
+        }
+
+        var client = ClientAddress.Resolve(context, settings);
+        if (state.IsExempt(client))
+        {
+            limiter = null;
+            return false;
+        }
+
+        key = ClientPartitionKey.For(client, state.IPv6PrefixLength);
+        return true;
     }
 
     public void Dispose()

@@ -283,22 +283,11 @@ internal sealed class BalancingMetrics
 /// <summary>One pool's running totals of response cache results, counted without a lock.</summary>
 internal sealed class CacheResultTotals
 {
-    private static readonly string[] Results = [Statistics.CacheCounts.Hit, Statistics.CacheCounts.Miss, Statistics.CacheCounts.Revalidated, Statistics.CacheCounts.Coalesced, Statistics.CacheCounts.Bypass, Statistics.CacheCounts.Stale];
-
-    private readonly long[] _counts = new long[Results.Length];
+    private readonly long[] _counts = new long[Statistics.CacheCounts.Results.Length];
 
     public void Add(string result)
     {
-        var index = result switch
-        {
-            Statistics.CacheCounts.Hit => 0,
-            Statistics.CacheCounts.Miss => 1,
-            Statistics.CacheCounts.Revalidated => 2,
-            Statistics.CacheCounts.Coalesced => 3,
-            Statistics.CacheCounts.Bypass => 4,
-            Statistics.CacheCounts.Stale => 5,
-            _ => -1,
-        };
+        var index = Statistics.CacheCounts.IndexOf(result);
         if (index >= 0)
         {
             Interlocked.Increment(ref _counts[index]);
@@ -308,14 +297,14 @@ internal sealed class CacheResultTotals
     /// <summary>Adds one measurement per result seen so far: a result never seen has no series yet, as with a counter.</summary>
     public void Observe(string pool, List<Measurement<long>> measurements)
     {
-        for (var i = 0; i < Results.Length; i++)
+        for (var i = 0; i < _counts.Length; i++)
         {
             var count = Volatile.Read(ref _counts[i]);
             if (count > 0)
             {
                 measurements.Add(new Measurement<long>(count,
                     new KeyValuePair<string, object?>(TelemetryTags.Pool, pool),
-                    new KeyValuePair<string, object?>(TelemetryTags.Result, Results[i])));
+                    new KeyValuePair<string, object?>(TelemetryTags.Result, Statistics.CacheCounts.Results[i])));
             }
         }
     }

@@ -1,6 +1,9 @@
 namespace Balancing.Statistics;
 
-/// <summary>One pool's cache results as last observed: the meter's running totals, read when statistics are taken.</summary>
+/// <summary>
+/// The results of the response cache (the <c>result</c> tag of <c>balancing.cache.requests</c>), and one pool's totals of
+/// them as last observed: the meter's running totals, read when statistics are taken.
+/// </summary>
 internal sealed class CacheCounts
 {
     public const string Hit = "hit";
@@ -10,46 +13,42 @@ internal sealed class CacheCounts
     public const string Bypass = "bypass";
     public const string Stale = "stale";
 
-    private long _hits;
-    private long _misses;
-    private long _revalidated;
-    private long _coalesced;
-    private long _bypassed;
-    private long _stale;
+    /// <summary>Every result, in the order of <see cref="IndexOf"/>.</summary>
+    public static readonly string[] Results = [Hit, Miss, Revalidated, Coalesced, Bypass, Stale];
+
+    private readonly long[] _totals = new long[Results.Length];
+
+    /// <summary>The position of <paramref name="result"/> in <see cref="Results"/>, or -1 for an unknown one.</summary>
+    public static int IndexOf(string result) => result switch
+    {
+        Hit => 0,
+        Miss => 1,
+        Revalidated => 2,
+        Coalesced => 3,
+        Bypass => 4,
+        Stale => 5,
+        _ => -1,
+    };
 
     /// <summary>Sets the total of <paramref name="result"/> to <paramref name="total"/> (an observed running total).</summary>
     public void Set(string result, long total)
     {
-        switch (result)
+        var index = IndexOf(result);
+        if (index >= 0)
         {
-            case Hit:
-                Volatile.Write(ref _hits, total);
-                break;
-            case Miss:
-                Volatile.Write(ref _misses, total);
-                break;
-            case Revalidated:
-                Volatile.Write(ref _revalidated, total);
-                break;
-            case Coalesced:
-                Volatile.Write(ref _coalesced, total);
-                break;
-            case Bypass:
-                Volatile.Write(ref _bypassed, total);
-                break;
-            case Stale:
-                Volatile.Write(ref _stale, total);
-                break;
+            Volatile.Write(ref _totals[index], total);
         }
     }
 
     public CacheStatistics ToStatistics() => new()
     {
-        Hits = Volatile.Read(ref _hits),
-        Misses = Volatile.Read(ref _misses),
-        Revalidated = Volatile.Read(ref _revalidated),
-        Coalesced = Volatile.Read(ref _coalesced),
-        Bypassed = Volatile.Read(ref _bypassed),
-        ServedStale = Volatile.Read(ref _stale),
+        Hits = Read(Hit),
+        Misses = Read(Miss),
+        Revalidated = Read(Revalidated),
+        Coalesced = Read(Coalesced),
+        Bypassed = Read(Bypass),
+        ServedStale = Read(Stale),
     };
+
+    private long Read(string result) => Volatile.Read(ref _totals[IndexOf(result)]);
 }
