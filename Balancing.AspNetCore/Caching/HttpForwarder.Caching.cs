@@ -138,9 +138,7 @@ internal sealed partial class HttpForwarder
         }
 
         var requestTime = _timeProvider.GetUtcNow();
-        var affinity = _affinity.For(pool);
-        var pin = affinity?.Read(context) ?? default;
-        var result = await _sender.SendAsync(pool, message, target, HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted).ConfigureAwait(false);
+        var result = await SendBalancedAsync(context, pool, settings, message, target, out var affinity, out var pin).ConfigureAwait(false);
         if (result.Response is not { } response)
         {
             if (stored is not null && result.Error != ForwardError.Canceled && stored.Freshness.MayStandInForError(_timeProvider.GetUtcNow()))

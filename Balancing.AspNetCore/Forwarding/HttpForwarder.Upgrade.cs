@@ -43,12 +43,10 @@ internal sealed partial class HttpForwarder
     private async Task<FinishedRequest> ForwardWebSocketAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, IHttpExtendedConnectFeature? extendedConnect, long start)
     {
         using var request = CreateUpgradeRequest(context, pool, settings, extendedConnect is not null);
-        var affinity = _affinity.For(pool);
-        var pin = affinity?.Read(context) ?? default;
 
         // Nothing has been exchanged before the backend answers, so the sender's failover applies as for any GET;
         // once it has answered 101 the tunnel belongs to that backend and is never moved.
-        var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted).ConfigureAwait(false);
+        var result = await SendBalancedAsync(context, pool, settings, request, GetPathAndQuery(context), out var affinity, out var pin).ConfigureAwait(false);
         if (result.Response is not { } response)
         {
             return await WriteFailureAsync(context, pool, result, null, start).ConfigureAwait(false);

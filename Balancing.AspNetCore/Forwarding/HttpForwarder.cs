@@ -132,9 +132,7 @@ internal sealed partial class HttpForwarder
                 // allocates its own state, and this is the path of every request.
                 using (var request = CreateRequest(context, pool, settings, out var content, buffered, bodyLength))
                 {
-                    var affinity = _affinity.For(pool);
-                    var pin = affinity?.Read(context) ?? default;
-                    var result = await _sender.SendAsync(pool, request, GetPathAndQuery(context), HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted).ConfigureAwait(false);
+                    var result = await SendBalancedAsync(context, pool, settings, request, GetPathAndQuery(context), out var affinity, out var pin).ConfigureAwait(false);
                     if (result.Response is not { } response)
                     {
                         finished = await WriteFailureAsync(context, pool, result, content?.ReadFailure, start).ConfigureAwait(false);
@@ -236,6 +234,18 @@ internal sealed partial class HttpForwarder
 
         var result = new BalancedResponse(null, null, ForwardError.RequestBodyFailed, failure, TimeSpan.Zero);
         return await WriteFailureAsync(context, pool, result, failure, start).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> through the balancer (strategy, failover, breakers) with what the strategy may know
+    /// of the request and the pin it carries. Not itself asynchronous, so it adds no state machine; the caller calls
+    /// <see cref="Affinity.AffinityPolicy.OnServed"/> on <paramref name="affinity"/> once it has a backend response.
+    /// </summary>
+    private ValueTask<BalancedResponse> SendBalancedAsync(HttpContext context, ServerPool pool, ForwardingSettings settings, HttpRequestMessage request, string target, out Affinity.AffinityPolicy? affinity, out Affinity.AffinityPin pin)
+    {
+        affinity = _affinity.For(pool);
+        pin = affinity?.Read(context) ?? default;
+        return _sender.SendAsync(pool, request, target, HashKeyReader.CreateContext(context, pool, settings) with { AffinityBackendId = pin.BackendId }, context.RequestAborted);
     }
 
     internal static HttpRequestMessage CreateRequest(HttpContext context, ServerPool pool, ForwardingSettings settings, out StreamingRequestContent? content, byte[]? buffered = null, int bufferedLength = 0)
